@@ -1,0 +1,176 @@
+import { parseArgs } from "node:util";
+import { ConfigError } from "../../errors.js";
+import { run } from "../../engine/run.js";
+import { formatBytes, formatDuration } from "../../policy/units.js";
+import { parsePermissions, type PermissionsInput } from "../../policy/permissions.js";
+import { readHostFacts } from "../../engine/host-facts.js";
+import { planSandbox } from "../../engine/plan.js";
+import { chooseLimitStrategy } from "../../engine/limits/enforce.js";
+import { say, warn } from "../terminal.js";
+
+export const RUN_HELP = `Usage: cordon run [grants] [limits] -- COMMAND [ARGS...]
+
+Runs COMMAND in a sandbox that sees no host files, no environment and no
+network unless granted. Grants take comma-separated lists.
+
+Grants:
+  --allow-read=PATH,...    read these files or folders
+  --allow-write=PATH,...   read and write these (write implies read)
+  --allow-env=NAME,...     pass these host variables (a prefix: NAME_*)
+  --env=NAME=VALUE         set a variable inside (repeatable)
+  --cwd=PATH               start in PATH (must be granted, or under /tmp or $HOME)
+  --allow-net=HOST,...     reserved: the network layer is not in this version
+
+Limits:
+  --timeout=10s            wall clock; the whole process tree is killed (exit 124)
+  --memory=512M            memory for the whole sandbox (exit 123 when killed)
+  --pids=256               number of processes and threads
+  --disk=1G                size of each private writable space ($HOME, /tmp; default 1G)
+  --output=10M             cap on output; the sandbox is killed past it (exit 122)
+
+Other:
+  --explain                print what the sandbox would see and enforce, and exit
+
+Exit status: the command's own, or 124 timeout, 123 memory, 122 output,
+125 the sandbox could not start, 126 not executable, 127 not found.`;
+
+const GRANT_FLAGS = ["--allow-read", "--allow-write", "--allow-env", "--allow-net"];
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const separator = argv.indexOf("--");
+  const own = separator < 0 ? argv : argv.slice(0, separator);
+  const command = separator < 0 ? [] : argv.slice(separator + 1);
+  for (const arg of own) {
+    if (GRANT_FLAGS.includes(arg)) {
+      throw new ConfigError(`${arg} needs a list: ${arg}=VALUE,VALUE.`, {
+        input: arg,
+        hint: arg === "--allow-env"
+          ? "cordon never passes the whole environment (it holds tokens). Name the variables: --allow-env=LANG,TZ."
+          : arg === "--allow-net"
+            ? "Name the hosts: --allow-net=api.example.com."
+            : `cordon never grants the whole filesystem. Name the paths: ${arg}=. for the current folder.`,
+      });
+    }
+  }
+  const { values } = parseArgs({
+    args: own,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      "allow-read": { type: "string", multiple: true },
+      "allow-write": { type: "string", multiple: true },
+      "allow-env": { type: "string", multiple: true },
+      "allow-net": { type: "string", multiple: true },
+      env: { type: "string", multiple: true },
+      cwd: { type: "string" },
+      timeout: { type: "string" },
+      memory: { type: "string" },
+      pids: { type: "string" },
+      disk: { type: "string" },
+      output: { type: "string" },
+      explain: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${RUN_HELP}\n`);
+    return 0;
+  }
+  const [file, ...args] = command;
+  if (file === undefined) {
+    throw new ConfigError("No command given.", { hint: "Put the command after --: cordon run --allow-read=. -- node script.js" });
+  }
+  const input: PermissionsInput = {
+    allowRead: values["allow-read"],
+    allowWrite: values["allow-write"],
+    allowEnv: values["allow-env"],
+    allowNet: values["allow-net"],
+    env: values.env,
+    cwd: values.cwd,
+    timeout: values.timeout,
+    memory: values.memory,
+    pids: values.pids,
+    disk: values.disk,
+    output: values.output,
+  };
+  const host = readHostFacts();
+  const permissions = parsePermissions(input, { baseDir: host.cwd, homeDir: host.homeDir });
+  if (permissions.net.length > 0) {
+    throw new ConfigError("--allow-net is not available in this version of cordon.", {
+      input: "--allow-net",
+      hint: "Sandboxes have no network until the egress proxy lands. Remove --allow-net to run without network.",
+    });
+  }
+  if (values.explain) return explain(file, args, permissions, host);
+
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    controller.abort();
+    process.exitCode = signal === "SIGINT" ? 130 : 143;
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const capped = permissions.limits.outputBytes !== undefined;
+    const result = await run(file, args, permissions, {
+      signal: controller.signal,
+      stdin: "inherit",
+      // Output goes straight to the terminal unless it must be counted.
+      stdout: capped ? "capture" : "inherit",
+      stderr: capped ? "capture" : "inherit",
+      onStdout: capped ? (chunk) => process.stdout.write(chunk) : undefined,
+      onStderr: capped ? (chunk) => process.stderr.write(chunk) : undefined,
+    });
+    for (const message of result.warnings) warn(message);
+    for (const item of result.enforcement) {
+      if (item.scope === "per-process" && item.note) warn(`--${item.limit} is weaker here: ${item.note}.`);
+    }
+    if (result.limitHit) say(limitMessage(result.limitHit, permissions.limits));
+    if (controller.signal.aborted) return process.exitCode as number;
+    return result.exitCode;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function limitMessage(limit: string, limits: { timeoutMs?: number; memoryBytes?: number; outputBytes?: number }): string {
+  switch (limit) {
+    case "timeout":
+      return `cordon: killed after the ${formatDuration(limits.timeoutMs ?? 0)} timeout; raise it with --timeout=…`;
+    case "memory":
+      return `cordon: killed for using more than ${formatBytes(limits.memoryBytes ?? 0)} of memory; raise it with --memory=…`;
+    case "output":
+      return `cordon: killed for writing more than ${formatBytes(limits.outputBytes ?? 0)} of output; raise it with --output=…`;
+    default:
+      return `cordon: stopped by the ${limit} limit`;
+  }
+}
+
+function explain(file: string, args: string[], permissions: ReturnType<typeof parsePermissions>, host: ReturnType<typeof readHostFacts>): number {
+  const plan = planSandbox({ command: file, args, permissions, host });
+  const strategy = chooseLimitStrategy(plan, permissions.limits.outputBytes !== undefined, host.uid === 0);
+  const out: string[] = [`command: ${[file, ...args].join(" ")}`, `cwd: ${plan.cwd}`, "filesystem:"];
+  for (const mount of plan.mounts) {
+    switch (mount.kind) {
+      case "ro-bind": out.push(`  read-only  ${mount.target}`); break;
+      case "bind": out.push(`  writable   ${mount.target}`); break;
+      case "tmpfs": out.push(`  private    ${mount.target} (empty, ${formatBytes(mount.sizeBytes)})`); break;
+      case "symlink": out.push(`  link       ${mount.target} -> ${mount.linkTo}`); break;
+      case "file": out.push(`  generated  ${mount.target}`); break;
+      case "proc": out.push(`  private    ${mount.target} (this sandbox's processes only)`); break;
+      case "dev": out.push(`  private    ${mount.target} (null, zero, random, tty only)`); break;
+      case "remount-ro": break;
+    }
+  }
+  out.push(`environment: ${[...plan.env.keys()].join(", ")}`);
+  out.push("network: none (loopback only)");
+  out.push("limits:");
+  for (const item of strategy.enforcement) {
+    const value = item.limit === "timeout" ? formatDuration(item.value) : item.limit === "pids" ? String(item.value) : formatBytes(item.value);
+    out.push(`  ${item.limit.padEnd(8)} ${value.padEnd(8)} by ${item.mechanism} (${item.scope})${item.note ? `: ${item.note}` : ""}`);
+  }
+  for (const message of plan.warnings) out.push(`warning: ${message}`);
+  process.stdout.write(`${out.join("\n")}\n`);
+  return 0;
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+import { isCordonError } from "../errors.js";
+import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_SANDBOX_FAILED } from "../engine/exit-codes.js";
+import { paint, sanitizeForTerminal, say } from "./terminal.js";
+
+const USAGE = `cordon: run code you do not trust with least privilege
+
+Usage:
+  cordon run [grants] [limits] -- COMMAND [ARGS...]   run a command in a sandbox
+  cordon doctor                                        show what this machine enforces
+  cordon help [COMMAND]
+
+Run 'cordon run --help' for grants and limits.`;
+
+type Command = (args: string[]) => Promise<number>;
+
+/** Subcommands load lazily so 'cordon run' pays only for what it uses. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import("./commands/run.js")).runCommand,
+  doctor: async () => (await import("./commands/doctor.js")).doctorCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    if (rest[0] !== undefined && COMMANDS[rest[0]]) return (await COMMANDS[rest[0]]!())(["--help"]);
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (name === "--version") {
+    process.stdout.write("cordon 0.1.0\n");
+    return 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    say(`${paint("red", "cordon:")} unknown command "${sanitizeForTerminal(name)}".`);
+    say(`  Commands: ${Object.keys(COMMANDS).join(", ")}. See 'cordon help'.`);
+    return EXIT_SANDBOX_FAILED;
+  }
+  return (await load())(rest);
+}
+
+function exitCodeForError(error: unknown): number {
+  if (isCordonError(error) && error.code === "E_COMMAND_NOT_FOUND") {
+    return error.message.includes("not an executable") ? EXIT_NOT_EXECUTABLE : EXIT_NOT_FOUND;
+  }
+  return EXIT_SANDBOX_FAILED;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (isCordonError(error)) {
+      say(`${paint("red", "cordon:")} ${sanitizeForTerminal(error.message)}`);
+      if (error.hint) say(`  ${sanitizeForTerminal(error.hint)}`);
+    } else {
+      say(`${paint("red", "cordon: internal error:")} ${error instanceof Error ? error.message : String(error)}`);
+      if (process.env.CORDON_DEBUG && error instanceof Error) say(error.stack ?? "");
+      else say("  This is a bug in cordon. Run again with CORDON_DEBUG=1 for details and report it.");
+    }
+    process.exitCode = exitCodeForError(error);
+  },
+);

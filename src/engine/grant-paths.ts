@@ -1,0 +1,124 @@
+import fs from "node:fs";
+import path from "node:path";
+import { ConfigError } from "../errors.js";
+import type { Permissions } from "../policy/permissions.js";
+
+/** A path grant after the host has been consulted. */
+export interface ResolvedGrant {
+  /** The path as the user gave it (absolute). */
+  given: string;
+  /** The same path with every symlink resolved: what is really mounted. */
+  real: string;
+  writable: boolean;
+}
+
+/** Kernel and device trees: granting them would hand the sandbox the host's devices or processes. */
+const UNGRANTABLE_TREES = ["/proc", "/sys", "/dev", "/run"];
+
+/** Credential stores that deserve a warning when a grant reaches them. */
+const CREDENTIAL_PATHS = [
+  ".ssh", ".npmrc", ".aws", ".config/gh", ".docker", ".kube", ".gnupg", ".netrc",
+  ".git-credentials", ".config/gcloud", ".azure", ".yarnrc.yml",
+];
+
+/**
+ * Files inside a writable grant that still stay read-only, because writing
+ * them is how code plants itself to run later, outside any sandbox: git hooks
+ * run on the next commit, .git/config can name a hook path or a credential
+ * helper. Granting one of them by its own path makes it writable.
+ */
+const PERSISTENCE_PATHS = [".git/hooks", ".git/config", ".git/info/attributes", ".husky"];
+
+export interface ResolvedGrants {
+  grants: ResolvedGrant[];
+  /** Paths inside writable grants that are mounted read-only again (deny wins). */
+  protectedPaths: string[];
+  warnings: string[];
+}
+
+export function resolveGrantPaths(permissions: Permissions, homeDir: string): ResolvedGrants {
+  const warnings: string[] = [];
+  const grants: ResolvedGrant[] = [];
+  const home = safeRealpath(homeDir) ?? homeDir;
+  for (const [flag, list, writable] of [
+    ["--allow-read", permissions.read, false],
+    ["--allow-write", permissions.write, true],
+  ] as const) {
+    for (const given of list) {
+      const real = resolveOne(flag, given, home, warnings);
+      grants.push({ given, real, writable });
+    }
+  }
+  // A path granted both ways is writable; keep one entry per real path.
+  const byReal = new Map<string, ResolvedGrant>();
+  for (const grant of grants) {
+    const seen = byReal.get(grant.real);
+    if (!seen || (grant.writable && !seen.writable)) byReal.set(grant.real, grant);
+  }
+  const unique = [...byReal.values()];
+  return { grants: unique, protectedPaths: protectedPathsOf(unique), warnings };
+}
+
+function resolveOne(flag: string, given: string, home: string, warnings: string[]): string {
+  const real = safeRealpath(given);
+  if (real === undefined) {
+    throw new ConfigError(`${flag}: ${given} does not exist.`, {
+      input: flag,
+      hint: `Create it first, or fix the path. Grants name existing files or folders.`,
+    });
+  }
+  if (real !== given) warnings.push(`${given} is a symlink to ${real}; granting ${real}.`);
+  if (real === "/") {
+    throw new ConfigError(`${flag}: ${given} is the whole filesystem.`, {
+      input: flag,
+      hint: `Grant the folders the program needs, e.g. ${flag}=./data.`,
+    });
+  }
+  if (home === real || isInside(home, real)) {
+    throw new ConfigError(`${flag}: ${given} contains your whole home folder (${home}), with its keys and tokens.`, {
+      input: flag,
+      hint: `Grant the project or folder the program needs, e.g. ${flag}=${path.join(home, "project")}.`,
+    });
+  }
+  const tree = UNGRANTABLE_TREES.find((t) => real === t || isInside(real, t));
+  if (tree) {
+    throw new ConfigError(`${flag}: ${given} is in ${tree}, which cordon never grants.`, {
+      input: flag,
+      hint: `The sandbox gets its own private ${tree}; grant ordinary files or folders instead.`,
+    });
+  }
+  for (const credential of CREDENTIAL_PATHS) {
+    const full = path.join(home, credential);
+    if (real === full || isInside(real, full)) {
+      warnings.push(`${flag}=${given} reaches ${full}, which holds credentials.`);
+    }
+  }
+  return real;
+}
+
+function protectedPathsOf(grants: readonly ResolvedGrant[]): string[] {
+  const result: string[] = [];
+  for (const grant of grants) {
+    if (!grant.writable) continue;
+    for (const relative of PERSISTENCE_PATHS) {
+      const candidate = path.join(grant.real, relative);
+      const explicitlyGranted = grants.some((g) => g.writable && (g.real === candidate || isInside(g.real, candidate)));
+      if (!explicitlyGranted && fs.existsSync(candidate)) result.push(candidate);
+    }
+  }
+  return result;
+}
+
+function safeRealpath(target: string): string | undefined {
+  try {
+    return fs.realpathSync.native(target);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `inner` is strictly below `outer`. */
+export function isInside(inner: string, outer: string): boolean {
+  const rel = path.relative(outer, inner);
+  return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel);
+}

@@ -1,0 +1,65 @@
+import type { SandboxPlan } from "../plan.js";
+import { probeCgroups, type CgroupLayout } from "./cgroup.js";
+
+export type LimitName = "timeout" | "memory" | "pids" | "disk" | "output";
+
+/** How one limit is really enforced on this machine; part of every result. */
+export interface LimitEnforcement {
+  limit: LimitName;
+  value: number;
+  mechanism: "cgroup-v2" | "cgroup-v1" | "rlimit" | "tmpfs" | "timer" | "pipe";
+  /** "sandbox": one budget for every process together; "per-process": the weaker fallback. */
+  scope: "sandbox" | "per-process" | "per-mount";
+  note?: string;
+}
+
+export interface LimitStrategy {
+  cgroup: CgroupLayout | undefined;
+  rlimits: { nproc?: number; dataBytes?: number } | undefined;
+  enforcement: LimitEnforcement[];
+}
+
+/**
+ * Chooses how to enforce memory and process limits: a cgroup when one is
+ * writable (one budget for the whole sandbox, OOM kills are reported), else
+ * kernel rlimits (RLIMIT_DATA per process; RLIMIT_NPROC per user). The
+ * choice is reported, never hidden: see LimitEnforcement.note.
+ */
+export function chooseLimitStrategy(plan: SandboxPlan, capturingOutput: boolean, runningAsRoot: boolean): LimitStrategy {
+  const { limits } = plan;
+  const enforcement: LimitEnforcement[] = [
+    { limit: "disk", value: limits.diskBytes, mechanism: "tmpfs", scope: "per-mount", note: "each of $HOME, /tmp and /dev/shm" },
+  ];
+  if (limits.timeoutMs !== undefined) enforcement.push({ limit: "timeout", value: limits.timeoutMs, mechanism: "timer", scope: "sandbox" });
+  if (limits.outputBytes !== undefined && capturingOutput) {
+    enforcement.push({ limit: "output", value: limits.outputBytes, mechanism: "pipe", scope: "sandbox" });
+  }
+  const wantsCgroup = limits.memoryBytes !== undefined || limits.pids !== undefined;
+  if (!wantsCgroup) return { cgroup: undefined, rlimits: undefined, enforcement };
+
+  const probe = probeCgroups();
+  if (probe.layout) {
+    const mechanism = probe.layout.version === 2 ? "cgroup-v2" : "cgroup-v1";
+    if (limits.memoryBytes !== undefined) enforcement.push({ limit: "memory", value: limits.memoryBytes, mechanism, scope: "sandbox" });
+    if (limits.pids !== undefined) enforcement.push({ limit: "pids", value: limits.pids, mechanism, scope: "sandbox" });
+    return { cgroup: probe.layout, rlimits: undefined, enforcement };
+  }
+  const rlimits: { nproc?: number; dataBytes?: number } = {};
+  if (limits.memoryBytes !== undefined) {
+    rlimits.dataBytes = limits.memoryBytes;
+    enforcement.push({
+      limit: "memory", value: limits.memoryBytes, mechanism: "rlimit", scope: "per-process",
+      note: `RLIMIT_DATA for each process, because ${probe.reason}; a memory kill shows as the program's own allocation failure`,
+    });
+  }
+  if (limits.pids !== undefined) {
+    rlimits.nproc = limits.pids;
+    enforcement.push({
+      limit: "pids", value: limits.pids, mechanism: "rlimit", scope: "per-process",
+      note: runningAsRoot
+        ? `not enforced: the kernel exempts root from RLIMIT_NPROC and ${probe.reason}`
+        : `RLIMIT_NPROC, counted across all of this user's processes, because ${probe.reason}`,
+    });
+  }
+  return { cgroup: undefined, rlimits, enforcement };
+}

@@ -1,0 +1,227 @@
+import fs from "node:fs";
+import path from "node:path";
+import { CommandNotFoundError, ConfigError } from "../errors.js";
+import { envGrantAllows, type Limits, type Permissions } from "../policy/permissions.js";
+import { isInside, resolveGrantPaths, type ResolvedGrant } from "./grant-paths.js";
+import type { HostFacts } from "./host-facts.js";
+
+/** One step in building the sandbox's filesystem, applied in order. */
+export type Mount =
+  | { kind: "ro-bind" | "bind"; source: string; target: string }
+  | { kind: "tmpfs"; target: string; sizeBytes: number; mode: number }
+  | { kind: "proc"; target: string }
+  | { kind: "dev"; target: string }
+  | { kind: "symlink"; target: string; linkTo: string }
+  | { kind: "file"; target: string; content: string }
+  | { kind: "remount-ro"; target: string };
+
+/**
+ * Everything a backend needs to start one sandbox, decided before anything
+ * runs. Backends render it; they make no policy decisions of their own.
+ */
+export interface SandboxPlan {
+  command: string;
+  args: readonly string[];
+  cwd: string;
+  env: ReadonlyMap<string, string>;
+  mounts: readonly Mount[];
+  hostname: string;
+  limits: Limits & { diskBytes: number };
+  warnings: readonly string[];
+}
+
+export const SANDBOX_HOME = "/home/sandbox";
+export const SANDBOX_HOSTNAME = "cordon";
+export const SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** Private writable space (each of $HOME, /tmp and /dev/shm) when --disk is not given. */
+export const DEFAULT_DISK_BYTES = 1024 ** 3;
+
+/** Host variables every sandbox gets, because programs print badly without them. */
+const PASSED_ENV = (name: string): boolean => name === "LANG" || name === "TERM" || name.startsWith("LC_");
+
+export interface PlanRequest {
+  command: string;
+  args: readonly string[];
+  permissions: Permissions;
+  host: HostFacts;
+  /** Extra mounts and variables a layer above the engine adds (the network bridge, secrets). */
+  extraMounts?: readonly Mount[];
+  extraEnv?: ReadonlyMap<string, string>;
+}
+
+export function planSandbox(request: PlanRequest): SandboxPlan {
+  const { permissions, host } = request;
+  if (request.command === "") throw new ConfigError("No command given to run.", { hint: "Usage: cordon run [grants] -- COMMAND [ARGS...]" });
+  const resolved = resolveGrantPaths(permissions, host.homeDir);
+  const diskBytes = permissions.limits.diskBytes ?? DEFAULT_DISK_BYTES;
+  const env = sandboxEnv(permissions, host, request.extraEnv);
+  const cwd = sandboxCwd(permissions, host, resolved.grants);
+  const mounts: Mount[] = [
+    ...runtimeMounts(host),
+    ...privateMounts(diskBytes),
+    ...etcFiles(host),
+    ...grantMounts(resolved.grants),
+    ...resolved.protectedPaths.map((p): Mount => ({ kind: "ro-bind", source: p, target: p })),
+    ...(request.extraMounts ?? []),
+    // The root and /dev are bubblewrap's own tmpfs mounts with no size limit;
+    // left writable they would let a program fill memory past --disk.
+    { kind: "remount-ro", target: "/dev" },
+    { kind: "remount-ro", target: "/" },
+  ];
+  checkCommandVisible(request.command, env.get("PATH") ?? SANDBOX_PATH, cwd, resolved.grants, host);
+  return {
+    command: request.command,
+    args: request.args,
+    cwd,
+    env,
+    mounts,
+    hostname: SANDBOX_HOSTNAME,
+    limits: { ...permissions.limits, diskBytes },
+    warnings: resolved.warnings,
+  };
+}
+
+function runtimeMounts(host: HostFacts): Mount[] {
+  const mounts: Mount[] = host.runtimeDirs.map((dir): Mount =>
+    dir.symlinkTo === undefined
+      ? { kind: "ro-bind", source: dir.path, target: dir.path }
+      : { kind: "symlink", target: dir.path, linkTo: dir.symlinkTo },
+  );
+  if (host.nodePrefix) mounts.push({ kind: "ro-bind", source: host.nodePrefix, target: host.nodePrefix });
+  return mounts;
+}
+
+function privateMounts(diskBytes: number): Mount[] {
+  return [
+    { kind: "proc", target: "/proc" },
+    { kind: "dev", target: "/dev" },
+    { kind: "tmpfs", target: "/dev/shm", sizeBytes: diskBytes, mode: 0o1777 },
+    { kind: "tmpfs", target: "/tmp", sizeBytes: diskBytes, mode: 0o1777 },
+    { kind: "tmpfs", target: SANDBOX_HOME, sizeBytes: diskBytes, mode: 0o700 },
+  ];
+}
+
+function etcFiles(host: HostFacts): Mount[] {
+  const name = host.uid === 0 ? "root" : "sandbox";
+  const home = SANDBOX_HOME;
+  // Synthesized so the sandbox learns no host account names, and so "whoami"
+  // and tools that look up $HOME in the password database keep working.
+  const passwd = [
+    host.uid === 0 ? `root:x:0:0:root:${home}:/bin/sh` : `root:x:0:0:root:/root:/bin/sh`,
+    ...(host.uid === 0 ? [] : [`${name}:x:${host.uid}:${host.gid}:sandbox:${home}:/bin/sh`]),
+    `nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin`,
+  ];
+  const group = ["root:x:0:", ...(host.gid === 0 ? [] : [`${name}:x:${host.gid}:`]), "nogroup:x:65534:"];
+  return [
+    ...host.etcEntries.map((entry): Mount => ({ kind: "ro-bind", source: entry, target: entry })),
+    { kind: "file", target: "/etc/passwd", content: passwd.join("\n") + "\n" },
+    { kind: "file", target: "/etc/group", content: group.join("\n") + "\n" },
+    { kind: "file", target: "/etc/hostname", content: `${SANDBOX_HOSTNAME}\n` },
+    { kind: "file", target: "/etc/hosts", content: `127.0.0.1 localhost ${SANDBOX_HOSTNAME}\n::1 localhost ip6-localhost\n` },
+    { kind: "file", target: "/etc/nsswitch.conf", content: "passwd: files\ngroup: files\nhosts: files\n" },
+  ];
+}
+
+/** Shallow grants first so a deeper grant (say, a writable ./out inside a read-only .) wins. */
+function grantMounts(grants: readonly ResolvedGrant[]): Mount[] {
+  const depth = (p: string): number => p.split("/").length;
+  const sorted = [...grants].sort((a, b) => depth(a.real) - depth(b.real) || a.real.localeCompare(b.real));
+  const mounts: Mount[] = [];
+  for (const grant of sorted) {
+    mounts.push({ kind: grant.writable ? "bind" : "ro-bind", source: grant.real, target: grant.real });
+    // A grant named through a symlink keeps working by that name, unless the
+    // link already sits inside another grant (then it is there already).
+    const linkCovered = grants.some((g) => isInside(grant.given, g.real));
+    if (grant.given !== grant.real && !linkCovered) mounts.push({ kind: "symlink", target: grant.given, linkTo: grant.real });
+  }
+  return mounts;
+}
+
+function sandboxEnv(permissions: Permissions, host: HostFacts, extra: ReadonlyMap<string, string> | undefined): Map<string, string> {
+  const env = new Map<string, string>();
+  const pathDirs = host.nodePrefix ? `${host.nodeBinDir}:${SANDBOX_PATH}` : SANDBOX_PATH;
+  env.set("PATH", pathDirs);
+  env.set("HOME", SANDBOX_HOME);
+  for (const [name, value] of Object.entries(host.env)) {
+    if (value === undefined) continue;
+    if (PASSED_ENV(name) || envGrantAllows(permissions.env, name)) env.set(name, value);
+  }
+  for (const [name, value] of permissions.setEnv) env.set(name, value);
+  for (const [name, value] of extra ?? []) env.set(name, value);
+  return env;
+}
+
+/**
+ * Where the command starts: --cwd if given; else the host's current folder
+ * when it is granted (so `cordon run --allow-read=. -- ls` lists it); else
+ * the sandbox's private home.
+ */
+function sandboxCwd(permissions: Permissions, host: HostFacts, grants: readonly ResolvedGrant[]): string {
+  const granted = (dir: string): boolean =>
+    grants.some((g) => dir === g.real || dir === g.given || isInside(dir, g.real) || isInside(dir, g.given));
+  if (permissions.cwd !== undefined) {
+    // The private folders start empty, so only their roots exist to start in.
+    if (permissions.cwd !== SANDBOX_HOME && permissions.cwd !== "/tmp" && !granted(permissions.cwd)) {
+      throw new ConfigError(`--cwd: ${permissions.cwd} is not visible inside the sandbox.`, {
+        input: "--cwd",
+        hint: `Grant it as well, e.g. --allow-read=${permissions.cwd}, or start in ${SANDBOX_HOME} or /tmp.`,
+      });
+    }
+    return permissions.cwd;
+  }
+  const hostCwd = safeRealpath(host.cwd) ?? host.cwd;
+  return granted(hostCwd) ? hostCwd : SANDBOX_HOME;
+}
+
+/**
+ * Finds the command the way the sandbox will, so a missing one is reported
+ * with a fix instead of bubblewrap's bare "execvp: No such file". The
+ * runtime folders are bound unchanged, so looking on the host is looking in
+ * the sandbox; names only a granted folder holds are accepted when granted.
+ */
+function checkCommandVisible(command: string, searchPath: string, cwd: string, grants: readonly ResolvedGrant[], host: HostFacts): void {
+  const visibleOnHost = (file: string): boolean => {
+    const runtime = host.runtimeDirs.some((d) => isInside(file, d.path)) || (host.nodePrefix !== undefined && isInside(file, host.nodePrefix));
+    const granted = grants.some((g) => isInside(file, g.real) || isInside(file, g.given));
+    return runtime || granted;
+  };
+  const executable = (file: string): boolean => {
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return fs.statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes("/")) {
+    const file = path.resolve(cwd, command);
+    if (!visibleOnHost(file) && !isInside(file, SANDBOX_HOME) && !isInside(file, "/tmp")) {
+      throw new CommandNotFoundError(`${command} is not visible inside the sandbox.`, {
+        input: command,
+        hint: `Grant its folder, e.g. --allow-read=${path.dirname(file)}.`,
+      });
+    }
+    if (visibleOnHost(file) && !executable(file)) {
+      throw new CommandNotFoundError(`${command} is not an executable file.`, {
+        input: command,
+        hint: `Check the path, or run it through its interpreter (e.g. node ${command} or sh ${command}).`,
+      });
+    }
+    return;
+  }
+  for (const dir of searchPath.split(":")) {
+    if (dir !== "" && executable(path.join(dir, command))) return;
+  }
+  throw new CommandNotFoundError(`${command}: command not found inside the sandbox.`, {
+    input: command,
+    hint: `The sandbox searches ${searchPath}. Give the full path, and grant its folder with --allow-read=DIR if it is outside /usr.`,
+  });
+}
+
+function safeRealpath(target: string): string | undefined {
+  try {
+    return fs.realpathSync.native(target);
+  } catch {
+    return undefined;
+  }
+}

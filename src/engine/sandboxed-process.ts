@@ -1,0 +1,156 @@
+import { randomBytes } from "node:crypto";
+import { ConfigError, SandboxStartError } from "../errors.js";
+import { parsePermissions, type Permissions, type PermissionsInput } from "../policy/permissions.js";
+import type { LaunchedSandbox, SandboxBackend, StdioMode } from "./backend.js";
+import { BubblewrapBackend } from "./bwrap/backend.js";
+import { EXIT_MEMORY_LIMIT, EXIT_OUTPUT_LIMIT, EXIT_SANDBOX_FAILED, EXIT_TIMEOUT } from "./exit-codes.js";
+import { readHostFacts } from "./host-facts.js";
+import { SandboxCgroup } from "./limits/cgroup.js";
+import { chooseLimitStrategy, type LimitEnforcement, type LimitName } from "./limits/enforce.js";
+import { planSandbox, type Mount, type SandboxPlan } from "./plan.js";
+import { explainStartFailure } from "./diagnose.js";
+
+export interface SpawnOptions {
+  stdin?: StdioMode;
+  stdout?: StdioMode;
+  stderr?: StdioMode;
+  /** Aborting kills the sandbox. */
+  signal?: AbortSignal;
+  /** The host environment grants are taken from (default: process.env). */
+  hostEnv?: NodeJS.ProcessEnv;
+  /** The host folder relative grants are resolved against (default: process.cwd()). */
+  hostCwd?: string;
+  backend?: SandboxBackend;
+  /** Added by layers above the engine (network bridge, secrets). */
+  extraMounts?: readonly Mount[];
+  extraEnv?: ReadonlyMap<string, string>;
+  /** Called when a limit is about to end the sandbox. */
+  onLimit?: (limit: LimitName) => void;
+}
+
+/** How a sandboxed command ended. Errors and results share this shape. */
+export interface SandboxExit {
+  /** What `cordon run` exits with: the command's code, or one of exit-codes.ts. */
+  exitCode: number;
+  /** The command's own exit code (128+N for signal N), when it ended by itself. */
+  commandExitCode: number | null;
+  /** The limit that ended the sandbox, if one did. */
+  limitHit: LimitName | undefined;
+  durationMs: number;
+  /** How each limit was enforced on this machine (downgrades are visible here). */
+  enforcement: LimitEnforcement[];
+  warnings: readonly string[];
+}
+
+export function toPermissions(input: Permissions | PermissionsInput, hostCwd: string, homeDir: string): Permissions {
+  if ("setEnv" in input && input.setEnv instanceof Map) return input as Permissions;
+  return parsePermissions(input as PermissionsInput, { baseDir: hostCwd, homeDir });
+}
+
+/**
+ * One command running in its own sandbox. Owns the backend process, the
+ * cgroup and the timers; every path out of it (exit, timeout, limit, abort,
+ * failed start) releases all three.
+ */
+export class SandboxedProcess {
+  readonly plan: SandboxPlan;
+  readonly stdin: LaunchedSandbox["stdin"];
+  readonly stdout: LaunchedSandbox["stdout"];
+  readonly stderr: LaunchedSandbox["stderr"];
+  readonly hostPid: Promise<number | undefined>;
+  /** Resolves when the sandbox is gone; rejects with SandboxStartError if it never started. */
+  readonly exited: Promise<SandboxExit>;
+  readonly #launched: LaunchedSandbox;
+  #limitHit: LimitName | undefined;
+  readonly #onLimit: ((limit: LimitName) => void) | undefined;
+
+  constructor(command: string, args: readonly string[], permissions: Permissions | PermissionsInput, options: SpawnOptions = {}) {
+    const started = performance.now();
+    const host = readHostFacts(options.hostEnv ?? process.env, options.hostCwd ?? process.cwd());
+    const parsed = toPermissions(permissions, host.cwd, host.homeDir);
+    this.plan = planSandbox({ command, args, permissions: parsed, host, extraMounts: options.extraMounts, extraEnv: options.extraEnv });
+    const capturing = options.stdout === "pipe" || options.stderr === "pipe";
+    const strategy = chooseLimitStrategy(this.plan, capturing, host.uid === 0);
+    const backend = options.backend ?? new BubblewrapBackend();
+    const cgroup = strategy.cgroup
+      ? SandboxCgroup.create(strategy.cgroup, randomBytes(6).toString("hex"), this.plan.limits)
+      : undefined;
+    this.#onLimit = options.onLimit;
+
+    try {
+      this.#launched = backend.launch(this.plan, {
+        stdin: options.stdin ?? "ignore",
+        stdout: options.stdout ?? "pipe",
+        stderr: options.stderr ?? "pipe",
+        beforeStart: cgroup ? (pid) => cgroup.attach(pid) : undefined,
+        rlimits: strategy.rlimits,
+      });
+    } catch (error) {
+      void cgroup?.dispose();
+      throw error;
+    }
+    this.stdin = this.#launched.stdin;
+    this.stdout = this.#launched.stdout;
+    this.stderr = this.#launched.stderr;
+    this.hostPid = this.#launched.hostPid;
+
+    const timeoutMs = this.plan.limits.timeoutMs;
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => this.stopForLimit("timeout"), timeoutMs);
+    const onAbort = (): void => this.kill();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) this.kill();
+
+    this.exited = this.#launched.exited.then(async (exit) => {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      if (cgroup?.memoryKilled() && this.#limitHit === undefined) this.#limitHit = "memory";
+      await cgroup?.dispose();
+      if (!exit.started && this.#limitHit === undefined && !options.signal?.aborted) {
+        throw new SandboxStartError(`The sandbox could not start: ${exit.startError ?? "unknown error"}.`, {
+          hint: explainStartFailure(),
+        });
+      }
+      return {
+        exitCode: exitCodeFor(this.#limitHit, exit.exitCode, exit.signal),
+        commandExitCode: this.#limitHit === undefined ? exit.exitCode : null,
+        limitHit: this.#limitHit,
+        durationMs: performance.now() - started,
+        enforcement: strategy.enforcement,
+        warnings: this.plan.warnings,
+      };
+    });
+  }
+
+  /** Ends the sandbox and every process in it. */
+  kill(): void {
+    this.#launched.kill();
+  }
+
+  /** Ends the sandbox because a limit was reached, and records which. */
+  stopForLimit(limit: LimitName): void {
+    if (this.#limitHit !== undefined) return;
+    this.#limitHit = limit;
+    this.#onLimit?.(limit);
+    this.kill();
+  }
+}
+
+function exitCodeFor(limit: LimitName | undefined, commandExit: number | null, signal: NodeJS.Signals | null): number {
+  switch (limit) {
+    case "timeout": return EXIT_TIMEOUT;
+    case "memory": return EXIT_MEMORY_LIMIT;
+    case "output": return EXIT_OUTPUT_LIMIT;
+    case "pids": case "disk": case undefined: break;
+  }
+  if (commandExit !== null) return commandExit;
+  return signal === null ? EXIT_SANDBOX_FAILED : 128 + 9;
+}
+
+export function assertNoNetYet(permissions: Permissions): void {
+  if (permissions.net.length > 0) {
+    throw new ConfigError("--allow-net is not available in this version of cordon.", {
+      input: "--allow-net",
+      hint: "Network egress through cordon's proxy is being built; until then sandboxes have no network.",
+    });
+  }
+}

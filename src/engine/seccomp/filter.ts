@@ -1,0 +1,108 @@
+import {
+  BpfProgram, DATA_ARCH, DATA_NR, dataArgLow,
+  SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO,
+} from "./bpf.js";
+import type { SeccompArch, SyscallName } from "./syscalls.js";
+
+const EPERM = 1;
+const ENOSYS = 38;
+
+/**
+ * Calls a sandboxed program never needs and the kernel exploits of the last
+ * decade keep reaching for. Each returns EPERM, so a program that probes for
+ * them sees a plain refusal and can carry on.
+ */
+export const DENIED_SYSCALLS: readonly SyscallName[] = [
+  // Inspecting or steering another process. The PID namespace already hides
+  // host processes; this also stops a sandboxed process tracing its siblings.
+  "ptrace", "process_vm_readv", "process_vm_writev",
+  // The kernel keyring is not namespaced: a sandbox could read or plant keys.
+  "keyctl", "add_key", "request_key",
+  // Large, frequently exploited kernel surfaces.
+  "bpf", "userfaultfd", "perf_event_open", "io_uring_setup", "io_uring_enter", "io_uring_register",
+  // Replacing the running kernel or loading code into it.
+  "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+  // Changing the filesystem view or joining or creating namespaces: the view
+  // bubblewrap built is the only one the sandbox gets. (bubblewrap's
+  // --disable-userns also stops nested user namespaces; this is the second lock.)
+  "mount", "umount2", "pivot_root", "unshare", "setns", "chroot",
+  "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+  // File handles bypass path-based checks (the "shocker" container escape).
+  "open_by_handle_at", "name_to_handle_at",
+  // Host administration that capabilities already deny; denied again here.
+  "swapon", "swapoff", "reboot", "acct", "syslog", "quotactl", "lookup_dcookie", "vhangup",
+  "fanotify_init", "nfsservctl", "uselib", "iopl", "ioperm", "ustat", "sysfs",
+];
+
+/** ioctl requests that push input into a terminal (keystroke injection). */
+const TIOCSTI = 0x5412;
+const TIOCLINUX = 0x541c;
+/** personality() flag that turns off address-space randomization. */
+const ADDR_NO_RANDOMIZE = 0x0040000;
+/** personality(0xffffffff) only queries the current persona. */
+const PERSONALITY_QUERY = 0xffffffff;
+/**
+ * clone() flags that create namespaces. CLONE_NEWTIME is left out on purpose:
+ * its value (0x80) is inside CSIGNAL, the exit-signal byte of clone()'s flags.
+ */
+const CLONE_NAMESPACE_FLAGS =
+  0x00020000 /* NEWNS */ | 0x02000000 /* NEWCGROUP */ | 0x04000000 /* NEWUTS */ |
+  0x08000000 /* NEWIPC */ | 0x10000000 /* NEWUSER */ | 0x20000000 /* NEWPID */ | 0x40000000 /* NEWNET */;
+
+/**
+ * Builds cordon's seccomp filter for one architecture:
+ *
+ *   1. A syscall made through another ABI (i386 via int 0x80 on x86_64, or
+ *      the x32 ABI) would be looked up in a different number table and slip
+ *      past every rule below, so any foreign-ABI call fails with ENOSYS.
+ *   2. The calls in DENIED_SYSCALLS fail with EPERM.
+ *   3. ioctl(TIOCSTI/TIOCLINUX), personality(ADDR_NO_RANDOMIZE) and
+ *      namespace-creating clone() flags fail with EPERM; other uses pass.
+ *   4. clone3() fails with ENOSYS: its flags live in memory a filter cannot
+ *      read, and libc falls back to clone(), which the filter can check.
+ *   5. Everything else is allowed; the other layers (namespaces, no
+ *      capabilities, no_new_privs) bound what it can do.
+ */
+export function buildSeccompFilter(arch: SeccompArch): Buffer {
+  const nr = (name: SyscallName): number | undefined => arch.numbers[name];
+  const program = new BpfProgram()
+    .load(DATA_ARCH)
+    .jump("jeq", arch.auditArch, "next", "foreign_abi")
+    .load(DATA_NR);
+  if (arch.x32Bit !== undefined) program.jump("jge", arch.x32Bit, "foreign_abi");
+
+  const checked: [SyscallName, string][] = [
+    ["ioctl", "check_ioctl"], ["personality", "check_personality"], ["clone", "check_clone"], ["clone3", "enosys"],
+  ];
+  for (const [name, label] of checked) {
+    const number = nr(name);
+    if (number !== undefined) program.jump("jeq", number, label);
+  }
+  for (const name of DENIED_SYSCALLS) {
+    const number = nr(name);
+    if (number !== undefined) program.jump("jeq", number, "eperm");
+  }
+  program.ret(SECCOMP_RET_ALLOW);
+
+  program.label("check_ioctl")
+    .load(dataArgLow(1))
+    .jump("jeq", TIOCSTI, "eperm")
+    .jump("jeq", TIOCLINUX, "eperm")
+    .ret(SECCOMP_RET_ALLOW);
+
+  program.label("check_personality")
+    .load(dataArgLow(0))
+    .jump("jeq", PERSONALITY_QUERY, "allow")
+    .jump("jset", ADDR_NO_RANDOMIZE, "eperm")
+    .label("allow")
+    .ret(SECCOMP_RET_ALLOW);
+
+  program.label("check_clone")
+    .load(dataArgLow(0))
+    .jump("jset", CLONE_NAMESPACE_FLAGS, "eperm")
+    .ret(SECCOMP_RET_ALLOW);
+
+  program.label("foreign_abi").label("enosys").ret(SECCOMP_RET_ERRNO | ENOSYS);
+  program.label("eperm").ret(SECCOMP_RET_ERRNO | EPERM);
+  return program.assemble();
+}

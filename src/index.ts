@@ -1,0 +1,13 @@
+export { run, DEFAULT_OUTPUT_BYTES, type RunOptions, type RunResult } from "./engine/run.js";
+export { SandboxedProcess, type SandboxExit, type SpawnOptions } from "./engine/sandboxed-process.js";
+export type { SandboxBackend, LaunchedSandbox, LaunchOptions, StdioMode } from "./engine/backend.js";
+export { BubblewrapBackend } from "./engine/bwrap/backend.js";
+export { planSandbox, type SandboxPlan, type Mount } from "./engine/plan.js";
+export type { LimitEnforcement, LimitName } from "./engine/limits/enforce.js";
+export * from "./engine/exit-codes.js";
+export {
+  parsePermissions, type Permissions, type PermissionsInput, type Limits, type EnvGrant,
+} from "./policy/permissions.js";
+export { parseNetGrant, type NetGrant } from "./policy/net-grant.js";
+export { parseDuration, parseSize } from "./policy/units.js";
+export * from "./errors.js";
