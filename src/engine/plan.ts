@@ -153,8 +153,8 @@ function sandboxEnv(permissions: Permissions, host: HostFacts, extra: ReadonlyMa
 
 /**
  * Where the command starts: --cwd if given; else the host's current folder
- * when it is granted (so `cordon run --allow-read=. -- ls` lists it); else
- * the sandbox's private home.
+ * when it is granted or holds a grant (so `cordon run --allow-read=. -- ls`
+ * lists it); else the sandbox's private home.
  */
 function sandboxCwd(permissions: Permissions, host: HostFacts, grants: readonly ResolvedGrant[]): string {
   const granted = (dir: string): boolean =>
@@ -169,8 +169,11 @@ function sandboxCwd(permissions: Permissions, host: HostFacts, grants: readonly 
     }
     return permissions.cwd;
   }
+  // The host's folder also exists (empty but for the granted paths) when a
+  // grant lies below it, so relative names such as ./src keep working.
   const hostCwd = safeRealpath(host.cwd) ?? host.cwd;
-  return granted(hostCwd) ? hostCwd : SANDBOX_HOME;
+  const leadsToGrant = grants.some((g) => isInside(g.real, hostCwd));
+  return granted(hostCwd) || leadsToGrant ? hostCwd : SANDBOX_HOME;
 }
 
 /**

@@ -54,7 +54,11 @@ export async function run(
     if (!stream) return Promise.resolve(Buffer.alloc(0));
     const chunks: Buffer[] = [];
     stream.on("data", (chunk: Buffer) => {
-      if (budget.left <= 0) return;
+      if (budget.left <= 0) {
+        budget.truncated = true;
+        sandbox.stopForLimit("output");
+        return;
+      }
       const kept = chunk.length > budget.left ? chunk.subarray(0, budget.left) : chunk;
       budget.left -= kept.length;
       chunks.push(kept);

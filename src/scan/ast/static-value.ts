@@ -1,0 +1,98 @@
+import type { ESTree } from "meriyah";
+import type { Node } from "./walk.js";
+
+/** Stands for a part of a string that is only known at run time. */
+export const HOLE = "\u2026";
+
+const MAX_STATIC_CHARS = 1 << 20;
+
+/**
+ * The string a node evaluates to when that is knowable without running it:
+ * literals, templates, `+` chains, `[...].join(s)`, `String.fromCharCode(n, ...)`,
+ * and base64 or hex decoding of a literal (`atob`, `Buffer.from(s, "base64")`),
+ * which is how loaders hide hosts and commands. Unknown parts become HOLE.
+ * Iterative for `+` chains: minified code builds strings thousands of terms long.
+ */
+export function staticString(node: Node | null | undefined): string | undefined {
+  if (!node) return undefined;
+  const parts: string[] = [];
+  const stack: Node[] = [node];
+  let known = false;
+  let length = 0;
+  while (stack.length > 0) {
+    const current = stack.pop()!;
+    if (current.type === "BinaryExpression" && current.operator === "+") {
+      stack.push(current.right as Node, current.left as Node);
+      continue;
+    }
+    const value = leafString(current);
+    if (value !== undefined) known = true;
+    const part = value ?? HOLE;
+    length += part.length;
+    if (length > MAX_STATIC_CHARS) return undefined;
+    parts.push(part);
+  }
+  return known ? parts.join("") : undefined;
+}
+
+function leafString(node: Node): string | undefined {
+  switch (node.type) {
+    case "Literal":
+      return typeof node.value === "string" || typeof node.value === "number" ? String(node.value) : undefined;
+    case "TemplateLiteral":
+      return templateString(node);
+    case "CallExpression":
+      return decodedCall(node);
+    case "ParenthesizedExpression":
+      return staticString(node.expression as Node);
+    default:
+      return undefined;
+  }
+}
+
+function templateString(node: ESTree.TemplateLiteral): string {
+  let out = "";
+  node.quasis.forEach((quasi, i) => {
+    out += quasi.value.cooked ?? quasi.value.raw;
+    if (i < node.expressions.length) out += staticString(node.expressions[i] as Node) ?? HOLE;
+  });
+  return out;
+}
+
+function decodedCall(node: ESTree.CallExpression): string | undefined {
+  const callee = node.callee;
+  const args = node.arguments as Node[];
+  if (callee.type === "Identifier" && callee.name === "atob") return decode(staticString(args[0]), "base64");
+  if (callee.type !== "MemberExpression" || callee.property.type !== "Identifier") return undefined;
+  const method = callee.property.name;
+  const object = callee.object as Node;
+  if (method === "join" && object.type === "ArrayExpression") {
+    const separator = args.length === 0 ? "," : staticString(args[0]);
+    if (separator === undefined) return undefined;
+    return object.elements.map((element) => staticString(element as Node) ?? HOLE).join(separator);
+  }
+  if (method === "fromCharCode" && object.type === "Identifier" && object.name === "String") {
+    const codes = args.map((arg) => (arg.type === "Literal" && typeof arg.value === "number" ? arg.value : NaN));
+    return codes.every((code) => Number.isInteger(code) && code >= 0 && code <= 0xffff) ? String.fromCharCode(...codes) : undefined;
+  }
+  if (method === "toString" && object.type === "CallExpression") return bufferFrom(object);
+  if (method === "reverse" || method === "split") return undefined;
+  return undefined;
+}
+
+/** `Buffer.from("...", "base64").toString()` */
+function bufferFrom(node: ESTree.CallExpression): string | undefined {
+  const callee = node.callee;
+  if (callee.type !== "MemberExpression" || callee.object.type !== "Identifier" || callee.object.name !== "Buffer") return undefined;
+  if (callee.property.type !== "Identifier" || callee.property.name !== "from") return undefined;
+  const args = node.arguments as Node[];
+  const encoding = staticString(args[1]);
+  if (encoding !== "base64" && encoding !== "hex") return undefined;
+  return decode(staticString(args[0]), encoding);
+}
+
+function decode(text: string | undefined, encoding: "base64" | "hex"): string | undefined {
+  if (text === undefined || text.includes(HOLE)) return undefined;
+  const decoded = Buffer.from(text, encoding).toString("latin1");
+  return decoded;
+}
