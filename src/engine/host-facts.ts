@@ -29,15 +29,15 @@ const RUNTIME_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/lib
 /**
  * The minimum of /etc that ordinary programs need: the dynamic linker's
  * cache, Debian's alternatives links (many /usr/bin commands point there),
- * the CA bundle for TLS, time zone and service databases. Deliberately not
+ * the CA bundle for TLS, the time zone, the protocol and service databases.
+ * Each entry is one bind mount, so the list is kept short. Deliberately not
  * here: passwd/group/hosts (synthesized), shadow, npmrc, gitconfig, ssh, the
  * resolver configuration (there is no resolver inside), machine-id.
  */
 const ETC_ENTRIES = [
-  "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
+  "/etc/ld.so.cache", "/etc/alternatives",
   "/etc/ssl", "/etc/ca-certificates", "/etc/pki", "/etc/crypto-policies",
-  "/etc/localtime", "/etc/timezone", "/etc/protocols", "/etc/services", "/etc/mime.types",
-  "/etc/os-release", "/etc/debian_version", "/etc/locale.alias", "/etc/inputrc", "/etc/magic",
+  "/etc/localtime", "/etc/protocols", "/etc/services", "/etc/os-release",
 ];
 
 export function readHostFacts(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): HostFacts {

@@ -116,7 +116,6 @@ function etcFiles(host: HostFacts): Mount[] {
     ...host.etcEntries.map((entry): Mount => ({ kind: "ro-bind", source: entry, target: entry })),
     { kind: "file", target: "/etc/passwd", content: passwd.join("\n") + "\n" },
     { kind: "file", target: "/etc/group", content: group.join("\n") + "\n" },
-    { kind: "file", target: "/etc/hostname", content: `${SANDBOX_HOSTNAME}\n` },
     { kind: "file", target: "/etc/hosts", content: `127.0.0.1 localhost ${SANDBOX_HOSTNAME}\n::1 localhost ip6-localhost\n` },
     { kind: "file", target: "/etc/nsswitch.conf", content: "passwd: files\ngroup: files\nhosts: files\n" },
   ];

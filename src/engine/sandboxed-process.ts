@@ -82,7 +82,7 @@ export class SandboxedProcess {
         stdin: options.stdin ?? "ignore",
         stdout: options.stdout ?? "pipe",
         stderr: options.stderr ?? "pipe",
-        beforeStart: cgroup ? (pid) => cgroup.attach(pid) : undefined,
+        cgroupProcs: cgroup?.procsFiles,
         rlimits: strategy.rlimits,
       });
     } catch (error) {

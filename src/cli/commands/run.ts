@@ -52,26 +52,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       });
     }
   }
-  const { values } = parseArgs({
-    args: own,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      "allow-read": { type: "string", multiple: true },
-      "allow-write": { type: "string", multiple: true },
-      "allow-env": { type: "string", multiple: true },
-      "allow-net": { type: "string", multiple: true },
-      env: { type: "string", multiple: true },
-      cwd: { type: "string" },
-      timeout: { type: "string" },
-      memory: { type: "string" },
-      pids: { type: "string" },
-      disk: { type: "string" },
-      output: { type: "string" },
-      explain: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const { values } = parseRunFlags(own);
   if (values.help) {
     process.stdout.write(`${RUN_HELP}\n`);
     return 0;
@@ -173,4 +154,34 @@ function explain(file: string, args: string[], permissions: ReturnType<typeof pa
   for (const message of plan.warnings) out.push(`warning: ${message}`);
   process.stdout.write(`${out.join("\n")}\n`);
   return 0;
+}
+
+function parseRunFlags(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        "allow-read": { type: "string", multiple: true },
+        "allow-write": { type: "string", multiple: true },
+        "allow-env": { type: "string", multiple: true },
+        "allow-net": { type: "string", multiple: true },
+        env: { type: "string", multiple: true },
+        cwd: { type: "string" },
+        timeout: { type: "string" },
+        memory: { type: "string" },
+        pids: { type: "string" },
+        disk: { type: "string" },
+        output: { type: "string" },
+        explain: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`cordon run: ${message.replace(/\. To specify a positional argument.*$/s, "")}`, {
+      hint: "Put cordon's flags before -- and the command after it: cordon run --allow-read=. -- node script.js. See cordon run --help.",
+    });
+  }
 }

@@ -71,7 +71,9 @@ function renderMount(mount: Mount, nextFileFd: () => number): string[] {
     case "symlink":
       return ["--symlink", mount.linkTo, mount.target];
     case "file":
-      return ["--perms", "0444", "--ro-bind-data", String(nextFileFd()), mount.target];
+      // Written into bubblewrap's root tmpfs, which the plan remounts
+      // read-only at the end: cheaper than one bind mount per file.
+      return ["--perms", "0444", "--file", String(nextFileFd()), mount.target];
     case "remount-ro":
       return ["--remount-ro", mount.target];
   }

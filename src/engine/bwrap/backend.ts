@@ -43,7 +43,7 @@ export class BubblewrapBackend implements SandboxBackend {
     if (blocking) stdio.push("pipe");
     for (let i = 0; i < fileCount; i += 1) stdio.push("pipe");
 
-    const { file, args } = withRlimits(this.#bwrap, bwrapArgs, options.rlimits);
+    const { file, args } = withCgroupEntry(withRlimits({ file: this.#bwrap, args: bwrapArgs }, options.rlimits), options.cgroupProcs);
     // bubblewrap itself gets an empty environment: the sandbox's variables are
     // passed with --setenv, and nothing of cordon's environment rides along.
     const child = spawn(file, args, { stdio, env: {}, windowsHide: true });
@@ -122,8 +122,8 @@ export class BubblewrapBackend implements SandboxBackend {
  * Applies kernel resource limits through util-linux's prlimit, which sets
  * them and then execs bubblewrap (Node cannot call setrlimit on a child).
  */
-function withRlimits(bwrap: string, args: string[], rlimits: LaunchOptions["rlimits"]): { file: string; args: string[] } {
-  if (!rlimits || (rlimits.nproc === undefined && rlimits.dataBytes === undefined)) return { file: bwrap, args };
+function withRlimits(command: Command, rlimits: LaunchOptions["rlimits"]): Command {
+  if (!rlimits || (rlimits.nproc === undefined && rlimits.dataBytes === undefined)) return command;
   const prlimit = findOnHostPath("prlimit");
   if (!prlimit) {
     throw new BackendUnavailableError("Limits need prlimit on this machine (no writable cgroup), and it is missing.", {
@@ -133,7 +133,27 @@ function withRlimits(bwrap: string, args: string[], rlimits: LaunchOptions["rlim
   const flags: string[] = [];
   if (rlimits.nproc !== undefined) flags.push(`--nproc=${rlimits.nproc}`);
   if (rlimits.dataBytes !== undefined) flags.push(`--data=${rlimits.dataBytes}`);
-  return { file: prlimit, args: [...flags, "--", bwrap, ...args] };
+  return { file: prlimit, args: [...flags, "--", command.file, ...command.args] };
+}
+
+/**
+ * Starts the launcher inside the sandbox's cgroups: a fixed shell stub writes
+ * its own PID into each cgroup.procs file and then execs the real command,
+ * so bubblewrap and everything it starts are inside before the sandboxed
+ * command exists. The paths and the command travel as positional arguments,
+ * never spliced into the script. (About 2 ms, against about 8 ms for
+ * pausing bubblewrap on --block-fd and moving its child from Node.)
+ */
+const CGROUP_ENTRY_SCRIPT = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"';
+
+function withCgroupEntry(command: Command, procsFiles: readonly string[] | undefined): Command {
+  if (!procsFiles || procsFiles.length === 0) return command;
+  return { file: "/bin/sh", args: ["-c", CGROUP_ENTRY_SCRIPT, "cordon-cgroup-entry", String(procsFiles.length), ...procsFiles, command.file, ...command.args] };
+}
+
+interface Command {
+  file: string;
+  args: string[];
 }
 
 function writeAndClose(stream: Writable, data: Buffer): void {

@@ -114,8 +114,9 @@ export class SandboxCgroup {
     return cgroup;
   }
 
-  attach(pid: number): void {
-    for (const dir of this.#dirs) fs.writeFileSync(path.join(dir, "cgroup.procs"), String(pid));
+  /** The cgroup.procs files a process writes its PID into to enter this cgroup. */
+  get procsFiles(): string[] {
+    return this.#dirs.map((dir) => path.join(dir, "cgroup.procs"));
   }
 
   /** True when the kernel's OOM killer killed a process of this sandbox. */
@@ -146,14 +147,16 @@ export class SandboxCgroup {
   /** Removes the cgroup; retries briefly while the kernel finishes reaping. */
   async dispose(): Promise<void> {
     for (const dir of this.#dirs) {
-      for (let attempt = 0; attempt < 50; attempt += 1) {
+      // The last processes leave the cgroup a moment after the sandbox's
+      // exit is reported; retry quickly at first, for up to about a second.
+      for (let attempt = 0; attempt < 20; attempt += 1) {
         try {
           fs.rmdirSync(dir);
           break;
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code === "ENOENT") break;
-          if (attempt === 0) this.killAll();
-          await new Promise((resolve) => setTimeout(resolve, 10));
+          if (attempt === 2) this.killAll();
+          await new Promise((resolve) => setTimeout(resolve, Math.min(100, 2 ** attempt)));
         }
       }
     }

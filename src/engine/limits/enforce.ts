@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import type { SandboxPlan } from "../plan.js";
 import { probeCgroups, type CgroupLayout } from "./cgroup.js";
 
@@ -53,13 +54,28 @@ export function chooseLimitStrategy(plan: SandboxPlan, capturingOutput: boolean,
     });
   }
   if (limits.pids !== undefined) {
-    rlimits.nproc = limits.pids;
+    // RLIMIT_NPROC counts every task of the user, cordon's own threads
+    // included, so the sandbox gets the requested number on top of those.
+    rlimits.nproc = limits.pids + countUserTasks(process.getuid?.() ?? -1);
     enforcement.push({
       limit: "pids", value: limits.pids, mechanism: "rlimit", scope: "per-process",
       note: runningAsRoot
         ? `not enforced: the kernel exempts root from RLIMIT_NPROC and ${probe.reason}`
-        : `RLIMIT_NPROC, counted across all of this user's processes, because ${probe.reason}`,
+        : `RLIMIT_NPROC, set to this user's current task count plus ${limits.pids}, because ${probe.reason}`,
     });
   }
   return { cgroup: undefined, rlimits, enforcement };
+}
+
+/** Tasks (threads included) that user `uid` runs now, as RLIMIT_NPROC counts them. */
+function countUserTasks(uid: number): number {
+  let count = 0;
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = fs.readFileSync(`/proc/${entry}/status`, "utf8");
+      if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid) count += Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
+    } catch { /* the process ended while we looked */ }
+  }
+  return count;
 }

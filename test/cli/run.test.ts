@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+
+const CLI = path.resolve("dist/src/cli/main.js");
+
+describe("cordon run (CLI)", () => {
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "cordon-cli-"));
+    fs.writeFileSync(path.join(dir, "script.js"), "console.log('script ran', process.argv.slice(2).join(' '))\n");
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const cordon = (args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const result = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, ...env }, timeout: 30_000 });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+
+  test("runs a granted script and passes its exit code through", () => {
+    const ok = cordon(["run", "--allow-read=.", "--", "node", "script.js", "a", "b"]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(ok.stdout, "script ran a b\n");
+    assert.equal(cordon(["run", "--", "sh", "-c", "exit 42"]).status, 42);
+    assert.equal(cordon(["run", "--", "sh", "-c", "kill -TERM $$"]).status, 128 + 15);
+  });
+
+  test("cordon's own exit codes: 124 timeout, 127 not found, 126 not executable, 125 bad input", () => {
+    assert.equal(cordon(["run", "--timeout=300ms", "--", "sleep", "10"]).status, 124);
+    assert.equal(cordon(["run", "--", "no-such-program"]).status, 127);
+    assert.equal(cordon(["run", "--allow-read=.", "--", "./script.js"]).status, 126);
+    assert.equal(cordon(["run", "--memory=2bananas", "--", "true"]).status, 125);
+  });
+
+  test("user errors name the input and the fix, without a stack trace", () => {
+    const cases: [string[], RegExp][] = [
+      [["run", "--allow-read", "--", "true"], /--allow-read needs a list[\s\S]*--allow-read=\. for the current folder/],
+      [["run", "--allow-env", "--", "true"], /never passes the whole environment/],
+      [["run", "--memory=2 bananas", "--", "true"], /--memory: "2 bananas" is not a size[\s\S]*512M/],
+      [["run", "--frobnicate", "--", "true"], /Unknown option '--frobnicate'[\s\S]*cordon run --help/],
+      [["run", "--allow-write=./missing", "--", "true"], /--allow-write: .*missing does not exist/],
+      [["run", "--allow-net=example.com", "--", "true"], /--allow-net is not available/],
+      [["run", "--allow-net=*.com", "--", "true"], /whole top-level domain/],
+      [["run"], /No command given/],
+      [["frob"], /unknown command "frob"/],
+    ];
+    for (const [args, pattern] of cases) {
+      const { status, stderr } = cordon(args);
+      assert.equal(status, 125, `${args.join(" ")}: ${stderr}`);
+      assert.match(stderr, pattern, args.join(" "));
+      assert.doesNotMatch(stderr, /\n\s+at .*\.js:\d+/, "no stack trace");
+    }
+  });
+
+  test("--explain shows what the sandbox sees and how limits are enforced, and runs nothing", () => {
+    const { status, stdout } = cordon(["run", "--explain", "--allow-read=.", "--allow-write=.", "--memory=256M", "--timeout=5s", "--", "touch", "created"]);
+    assert.equal(status, 0);
+    assert.match(stdout, new RegExp(`writable\\s+${fs.realpathSync(dir)}`));
+    assert.match(stdout, /memory\s+256MiB\s+by (cgroup-v1|cgroup-v2|rlimit)/);
+    assert.match(stdout, /network: none/);
+    assert.ok(!fs.existsSync(path.join(dir, "created")));
+  });
+
+  test("--output caps what reaches the terminal", () => {
+    const { status, stdout, stderr } = cordon(["run", "--output=1K", "--", "yes"]);
+    assert.equal(status, 122);
+    assert.ok(stdout.length <= 1024, String(stdout.length));
+    assert.match(stderr, /more than 1KiB of output/);
+  });
+
+  test("doctor reports what is enforced", () => {
+    const { status, stdout } = cordon(["doctor"]);
+    assert.equal(status, 0, stdout);
+    assert.match(stdout, /seccomp filter\s+mode 2/);
+    assert.match(stdout, /capabilities\s+effective set 0+ /);
+  });
+});
