@@ -18,6 +18,7 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import("./commands/run.js")).runCommand,
   doctor: async () => (await import("./commands/doctor.js")).doctorCommand,
+  scan: async () => (await import("./commands/scan.js")).scanCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -11,8 +11,8 @@ export interface LaunchOptions {
   beforeStart?: (hostPid: number) => void | Promise<void>;
   /**
    * cgroup.procs files the sandbox must be in from its first instruction:
-   * the launcher enters them before bubblewrap starts, so every process of
-   * the sandbox is counted.
+   * the launcher enters them before the sandbox's first process exists, so
+   * every process of the sandbox is counted.
    */
   cgroupProcs?: readonly string[];
   /** Resource limits applied per process by the kernel (the fallback when no cgroup is writable). */

@@ -21,6 +21,7 @@ export interface HostFacts {
   /** The folder holding the running Node binary, when it is outside the runtime folders. */
   nodeBinDir: string;
   nodePrefix: string | undefined;
+  totalMemoryBytes: number;
   env: NodeJS.ProcessEnv;
 }
 
@@ -65,6 +66,7 @@ export function readHostFacts(env: NodeJS.ProcessEnv = process.env, cwd = proces
     etcEntries,
     nodeBinDir,
     nodePrefix: insideRuntime ? undefined : path.dirname(nodeBinDir),
+    totalMemoryBytes: os.totalmem(),
     env,
   };
 }

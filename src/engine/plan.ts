@@ -26,7 +26,8 @@ export interface SandboxPlan {
   env: ReadonlyMap<string, string>;
   mounts: readonly Mount[];
   hostname: string;
-  limits: Limits & { diskBytes: number };
+  /** Limits in force: the granted ones, and defaults for the rest (see DEFAULT_*). */
+  limits: Limits & { diskBytes: number; memoryBytes: number; pids: number };
   warnings: readonly string[];
 }
 
@@ -35,6 +36,10 @@ export const SANDBOX_HOSTNAME = "cordon";
 export const SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /** Private writable space (each of $HOME, /tmp and /dev/shm) when --disk is not given. */
 export const DEFAULT_DISK_BYTES = 1024 ** 3;
+/** Processes and threads when --pids is not given: enough for parallel builds, not for a fork bomb. */
+export const DEFAULT_PIDS = 4096;
+/** Memory when --memory is not given, as a share of the machine's RAM. */
+export const DEFAULT_MEMORY_SHARE = 0.5;
 
 /** Host variables every sandbox gets, because programs print badly without them. */
 const PASSED_ENV = (name: string): boolean => name === "LANG" || name === "TERM" || name.startsWith("LC_");
@@ -76,7 +81,14 @@ export function planSandbox(request: PlanRequest): SandboxPlan {
     env,
     mounts,
     hostname: SANDBOX_HOSTNAME,
-    limits: { ...permissions.limits, diskBytes },
+    // Bounded by default (threat model: resources): a sandbox never gets the
+    // whole machine just because nobody asked for a limit.
+    limits: {
+      ...permissions.limits,
+      diskBytes,
+      memoryBytes: permissions.limits.memoryBytes ?? Math.floor(host.totalMemoryBytes * DEFAULT_MEMORY_SHARE),
+      pids: permissions.limits.pids ?? DEFAULT_PIDS,
+    },
     warnings: resolved.warnings,
   };
 }

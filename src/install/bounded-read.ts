@@ -1,4 +1,4 @@
-import { constants, promises as fs } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { InstallError } from "./errors.js";
 
 /**
@@ -8,36 +8,46 @@ import { InstallError } from "./errors.js";
  * Returns undefined when the file does not exist.
  */
 export async function readBounded(file: string, limit: number): Promise<Buffer | undefined> {
-  let handle: fs.FileHandle;
+  return readBoundedSync(file, limit);
+}
+
+/**
+ * The synchronous form. Package files are small and capped, and thousands of
+ * them are read per inventory: direct system calls beat thread-pool round trips.
+ */
+export function readBoundedSync(file: string, limit: number): Buffer | undefined {
+  let fd: number;
   try {
-    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    if (code === "ELOOP") {
-      throw new InstallError(`${file} is a symbolic link; cordon does not follow links inside packages.`, {
-        file,
-        hint: "Reinstall the package from the registry (npm never extracts links from tarballs), or deny its scripts.",
-      });
-    }
+    if (code === "ELOOP") throw isLink(file);
     throw error;
   }
   try {
-    const stat = await handle.stat();
+    const stat = fstatSync(fd);
     if (!stat.isFile()) return undefined;
     if (stat.size > limit) throw tooLarge(file, limit);
     const buffer = Buffer.alloc(Math.min(stat.size, limit) + 1);
     let length = 0;
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      const bytesRead = readSync(fd, buffer, length, buffer.length - length, length);
       if (bytesRead === 0) break;
       length += bytesRead;
       if (length > limit) throw tooLarge(file, limit);
     }
     return buffer.subarray(0, length);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
+}
+
+function isLink(file: string): InstallError {
+  return new InstallError(`${file} is a symbolic link; cordon does not follow links inside packages.`, {
+    file,
+    hint: "Reinstall the package from the registry (npm never extracts links from tarballs), or deny its scripts.",
+  });
 }
 
 function tooLarge(file: string, limit: number): InstallError {

@@ -112,11 +112,17 @@ function dependencyNamesOf(entry: Record<string, unknown>, file: string, key: st
  */
 function checkLocation(location: string, file: string, key: string): void {
   const segments = location.split("/");
+  // A link target outside the project (`file:../lib` installed as a link) is
+  // recorded as `../lib`: leading `..` is allowed there, never below node_modules.
+  const firstInside = segments.findIndex((s) => s !== "..");
+  const inside = firstInside < 0 ? [] : segments.slice(firstInside);
   const bad =
     location.includes("\\") ||
     location.includes("\0") ||
     path.posix.isAbsolute(location) ||
-    segments.some((s) => s === "" || s === "." || s === "..");
+    inside.length === 0 ||
+    (firstInside > 0 && segments.includes("node_modules")) ||
+    inside.some((s) => s === "" || s === "." || s === "..");
   if (bad) throw malformed(file, key, "is not a folder inside the project");
 }
 

@@ -104,7 +104,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     });
     for (const message of result.warnings) warn(message);
     for (const item of result.enforcement) {
-      if (item.scope === "per-process" && item.note) warn(`--${item.limit} is weaker here: ${item.note}.`);
+      // Only for limits the user asked for; defaults are shown by --explain and doctor.
+      const asked = item.limit === "memory" ? permissions.limits.memoryBytes : item.limit === "pids" ? permissions.limits.pids : undefined;
+      if (item.scope === "per-process" && item.note && asked !== undefined) warn(`--${item.limit} is weaker here: ${item.note}.`);
     }
     if (result.limitHit) say(limitMessage(result.limitHit, permissions.limits));
     if (controller.signal.aborted) return process.exitCode as number;

@@ -35,35 +35,26 @@ export function chooseLimitStrategy(plan: SandboxPlan, capturingOutput: boolean,
   if (limits.outputBytes !== undefined && capturingOutput) {
     enforcement.push({ limit: "output", value: limits.outputBytes, mechanism: "pipe", scope: "sandbox" });
   }
-  const wantsCgroup = limits.memoryBytes !== undefined || limits.pids !== undefined;
-  if (!wantsCgroup) return { cgroup: undefined, rlimits: undefined, enforcement };
-
   const probe = probeCgroups();
   if (probe.layout) {
     const mechanism = probe.layout.version === 2 ? "cgroup-v2" : "cgroup-v1";
-    if (limits.memoryBytes !== undefined) enforcement.push({ limit: "memory", value: limits.memoryBytes, mechanism, scope: "sandbox" });
-    if (limits.pids !== undefined) enforcement.push({ limit: "pids", value: limits.pids, mechanism, scope: "sandbox" });
+    enforcement.push({ limit: "memory", value: limits.memoryBytes, mechanism, scope: "sandbox" });
+    enforcement.push({ limit: "pids", value: limits.pids, mechanism, scope: "sandbox" });
     return { cgroup: probe.layout, rlimits: undefined, enforcement };
   }
-  const rlimits: { nproc?: number; dataBytes?: number } = {};
-  if (limits.memoryBytes !== undefined) {
-    rlimits.dataBytes = limits.memoryBytes;
-    enforcement.push({
-      limit: "memory", value: limits.memoryBytes, mechanism: "rlimit", scope: "per-process",
-      note: `RLIMIT_DATA for each process, because ${probe.reason}; a memory kill shows as the program's own allocation failure`,
-    });
-  }
-  if (limits.pids !== undefined) {
-    // RLIMIT_NPROC counts every task of the user, cordon's own threads
-    // included, so the sandbox gets the requested number on top of those.
-    rlimits.nproc = limits.pids + countUserTasks(process.getuid?.() ?? -1);
-    enforcement.push({
-      limit: "pids", value: limits.pids, mechanism: "rlimit", scope: "per-process",
-      note: runningAsRoot
-        ? `not enforced: the kernel exempts root from RLIMIT_NPROC and ${probe.reason}`
-        : `RLIMIT_NPROC, set to this user's current task count plus ${limits.pids}, because ${probe.reason}`,
-    });
-  }
+  // RLIMIT_NPROC counts every task of the user, cordon's own threads
+  // included, so the sandbox gets the requested number on top of those.
+  const rlimits = { dataBytes: limits.memoryBytes, nproc: limits.pids + countUserTasks(process.getuid?.() ?? -1) };
+  enforcement.push({
+    limit: "memory", value: limits.memoryBytes, mechanism: "rlimit", scope: "per-process",
+    note: `RLIMIT_DATA for each process, because ${probe.reason}; a memory kill shows as the program's own allocation failure`,
+  });
+  enforcement.push({
+    limit: "pids", value: limits.pids, mechanism: "rlimit", scope: "per-process",
+    note: runningAsRoot
+      ? `not enforced: the kernel exempts root from RLIMIT_NPROC and ${probe.reason}`
+      : `RLIMIT_NPROC, set to this user's current task count plus ${limits.pids}, because ${probe.reason}`,
+  });
   return { cgroup: undefined, rlimits, enforcement };
 }
 
