@@ -11,3 +11,5 @@ export {
 export { parseNetGrant, type NetGrant } from "./policy/net-grant.js";
 export { parseDuration, parseSize } from "./policy/units.js";
 export * from "./errors.js";
+export { EgressProxy, SANDBOX_PROXY_PORT, BlockedDestinations, proxyEnvironment, type EgressEvent, type EgressConnectionEvent, type Destination } from "./net/index.js";
+export { SandboxNetwork, type SandboxNetworkOptions } from "./net/sandbox-network.js";

@@ -39,7 +39,7 @@ export async function run(
   const stdoutMode = options.stdout ?? "capture";
   const stderrMode = options.stderr ?? "capture";
   const input = typeof options.stdin === "string" || options.stdin instanceof Uint8Array ? options.stdin : undefined;
-  const sandbox = new SandboxedProcess(command, args, permissions, {
+  const sandbox = await SandboxedProcess.start(command, args, permissions, {
     ...options,
     stdin: input !== undefined ? "pipe" : ((options.stdin as StdioMode | undefined) ?? "ignore"),
     stdout: stdoutMode === "capture" ? "pipe" : stdoutMode,

@@ -1,14 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { ConfigError, SandboxStartError } from "../errors.js";
+import { SandboxStartError } from "../errors.js";
 import { parsePermissions, type Permissions, type PermissionsInput } from "../policy/permissions.js";
 import type { LaunchedSandbox, SandboxBackend, StdioMode } from "./backend.js";
 import { BubblewrapBackend } from "./bwrap/backend.js";
 import { EXIT_MEMORY_LIMIT, EXIT_OUTPUT_LIMIT, EXIT_SANDBOX_FAILED, EXIT_TIMEOUT } from "./exit-codes.js";
-import { readHostFacts } from "./host-facts.js";
+import { readHostFacts, type HostFacts } from "./host-facts.js";
 import { SandboxCgroup } from "./limits/cgroup.js";
 import { chooseLimitStrategy, type LimitEnforcement, type LimitName } from "./limits/enforce.js";
 import { planSandbox, type Mount, type SandboxPlan } from "./plan.js";
 import { explainStartFailure } from "./diagnose.js";
+import type { SandboxNetwork, SandboxNetworkOptions } from "../net/sandbox-network.js";
 
 export interface SpawnOptions {
   stdin?: StdioMode;
@@ -26,6 +27,8 @@ export interface SpawnOptions {
   extraEnv?: ReadonlyMap<string, string>;
   /** Called when a limit is about to end the sandbox. */
   onLimit?: (limit: LimitName) => void;
+  /** Network details beyond the grants: pinned names, events, the prompt, TLS interception. */
+  network?: Omit<SandboxNetworkOptions, "grants" | "sandboxEnv">;
 }
 
 /** How a sandboxed command ended. Errors and results share this shape. */
@@ -64,11 +67,39 @@ export class SandboxedProcess {
   #limitHit: LimitName | undefined;
   readonly #onLimit: ((limit: LimitName) => void) | undefined;
 
-  constructor(command: string, args: readonly string[], permissions: Permissions | PermissionsInput, options: SpawnOptions = {}) {
-    const started = performance.now();
+  /**
+   * Starts a command in a new sandbox. Resolves once the sandbox is launched
+   * (not when it ends: see `exited`). With network grants, the egress proxy
+   * is attached to the sandbox's loopback before the command runs.
+   */
+  static async start(command: string, args: readonly string[], permissions: Permissions | PermissionsInput, options: SpawnOptions = {}): Promise<SandboxedProcess> {
     const host = readHostFacts(options.hostEnv ?? process.env, options.hostCwd ?? process.cwd());
     const parsed = toPermissions(permissions, host.cwd, host.homeDir);
-    this.plan = planSandbox({ command, args, permissions: parsed, host, extraMounts: options.extraMounts, extraEnv: options.extraEnv });
+    let network: SandboxNetwork | undefined;
+    if (parsed.net.length > 0) {
+      const { SandboxNetwork } = await import("../net/sandbox-network.js");
+      network = new SandboxNetwork({ ...options.network, grants: parsed.net, sandboxEnv: parsed.setEnv });
+    }
+    try {
+      return new SandboxedProcess(command, args, parsed, host, network, options);
+    } catch (error) {
+      await network?.close();
+      throw error;
+    }
+  }
+
+  private constructor(
+    command: string,
+    args: readonly string[],
+    parsed: Permissions,
+    host: HostFacts,
+    network: SandboxNetwork | undefined,
+    options: SpawnOptions,
+  ) {
+    const started = performance.now();
+    const extraEnv = new Map([...(options.extraEnv ?? []), ...(network?.env ?? [])]);
+    const extraMounts = [...(options.extraMounts ?? []), ...(network?.mounts ?? [])];
+    this.plan = planSandbox({ command, args, permissions: parsed, host, extraMounts, extraEnv });
     const capturing = options.stdout === "pipe" || options.stderr === "pipe";
     const strategy = chooseLimitStrategy(this.plan, capturing, host.uid === 0);
     const backend = options.backend ?? new BubblewrapBackend();
@@ -83,10 +114,14 @@ export class SandboxedProcess {
         stdout: options.stdout ?? "pipe",
         stderr: options.stderr ?? "pipe",
         cgroupProcs: cgroup?.procsFiles,
+        // The proxy must be listening on the sandbox's loopback before the
+        // command can try to use it: bubblewrap holds the command until then.
+        beforeStart: network ? async (pid) => void (await network.attach(pid)) : undefined,
         rlimits: strategy.rlimits,
       });
     } catch (error) {
       void cgroup?.dispose();
+      void network?.close();
       throw error;
     }
     this.stdin = this.#launched.stdin;
@@ -105,6 +140,7 @@ export class SandboxedProcess {
       options.signal?.removeEventListener("abort", onAbort);
       if (cgroup?.memoryKilled() && this.#limitHit === undefined) this.#limitHit = "memory";
       await cgroup?.dispose();
+      await network?.close();
       if (!exit.started && this.#limitHit === undefined && !options.signal?.aborted) {
         throw new SandboxStartError(`The sandbox could not start: ${exit.startError ?? "unknown error"}.`, {
           hint: explainStartFailure(),
@@ -144,13 +180,4 @@ function exitCodeFor(limit: LimitName | undefined, commandExit: number | null, s
   }
   if (commandExit !== null) return commandExit;
   return signal === null ? EXIT_SANDBOX_FAILED : 128 + 9;
-}
-
-export function assertNoNetYet(permissions: Permissions): void {
-  if (permissions.net.length > 0) {
-    throw new ConfigError("--allow-net is not available in this version of cordon.", {
-      input: "--allow-net",
-      hint: "Network egress through cordon's proxy is being built; until then sandboxes have no network.",
-    });
-  }
 }

@@ -1,3 +1,4 @@
+import { isIPv6 } from "node:net";
 import { normalizeHostName, normalizeIp } from "../policy/net-grant.js";
 
 /**
@@ -35,7 +36,7 @@ export function parseAuthority(text: string, defaultPort: number | undefined): D
     if (rest !== "" && !rest.startsWith(":")) return undefined;
     portText = rest === "" ? undefined : rest.slice(1);
     // Brackets are for IPv6 only.
-    if (normalizeIp(hostText)?.family !== 6) return undefined;
+    if (!isIPv6(hostText)) return undefined;
   } else {
     const colon = text.indexOf(":");
     if (colon !== text.lastIndexOf(":")) return undefined;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -42,7 +43,8 @@ describe("cordon run (CLI)", () => {
       [["run", "--memory=2 bananas", "--", "true"], /--memory: "2 bananas" is not a size[\s\S]*512M/],
       [["run", "--frobnicate", "--", "true"], /Unknown option '--frobnicate'[\s\S]*cordon run --help/],
       [["run", "--allow-write=./missing", "--", "true"], /--allow-write: .*missing does not exist/],
-      [["run", "--allow-net=example.com", "--", "true"], /--allow-net is not available/],
+      [["run", "--resolve=nocolon", "--", "true"], /--resolve: "nocolon" is not HOST:ADDRESS/],
+      [["run", "--allow-net=https://api.example.com", "--", "true"], /is a URL or a path, not a host[\s\S]*Accepted forms/],
       [["run", "--allow-net=*.com", "--", "true"], /whole top-level domain/],
       [["run"], /No command given/],
       [["frob"], /unknown command "frob"/],
@@ -69,6 +71,32 @@ describe("cordon run (CLI)", () => {
     assert.equal(status, 122);
     assert.ok(stdout.length <= 1024, String(stdout.length));
     assert.match(stderr, /more than 1KiB of output/);
+  });
+
+  test("--allow-net reaches a granted host, reports a blocked one once with its grant, and audits both", async () => {
+    const server = http.createServer((req, res) => res.end(`served ${req.url}`));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    const audit = path.join(dir, "net-audit.jsonl");
+    try {
+      const script = `curl -s http://api.test:${port}/ok; curl -s -o /dev/null http://evil.test:${port}/a; curl -s -o /dev/null http://evil.test:${port}/b; true`;
+      const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [CLI, "run", "--allow-net=api.test", `--resolve=api.test:127.0.0.1`, `--resolve=evil.test:127.0.0.1`, `--audit=${audit}`, "--", "sh", "-c", script], { cwd: dir });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d));
+        child.stderr.on("data", (d: Buffer) => (stderr += d));
+        child.on("close", (status) => resolve({ status, stdout, stderr }));
+      });
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stdout, "served /ok");
+      assert.equal(result.stderr.match(/cordon: blocked evil\.test:\d+ — allow with --allow-net=evil\.test/g)?.length, 1, result.stderr);
+      const records = fs.readFileSync(audit, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; host: string; bytesDown: number });
+      assert.ok(records.some((r) => r.type === "allowed" && r.host === "api.test" && r.bytesDown > 0));
+      assert.equal(records.filter((r) => r.type === "blocked" && r.host === "evil.test").length, 2);
+    } finally {
+      server.close();
+    }
   });
 
   test("doctor reports what is enforced", () => {

@@ -6,7 +6,10 @@ import { parsePermissions, type PermissionsInput } from "../../policy/permission
 import { readHostFacts } from "../../engine/host-facts.js";
 import { planSandbox } from "../../engine/plan.js";
 import { chooseLimitStrategy } from "../../engine/limits/enforce.js";
-import { say, warn } from "../terminal.js";
+import fs from "node:fs";
+import { BlockedDestinations } from "../../net/events.js";
+import { terminalPrompt } from "../net-prompt.js";
+import { sanitizeForTerminal, say, warn } from "../terminal.js";
 
 export const RUN_HELP = `Usage: cordon run [grants] [limits] -- COMMAND [ARGS...]
 
@@ -19,7 +22,11 @@ Grants:
   --allow-env=NAME,...     pass these host variables (a prefix: NAME_*)
   --env=NAME=VALUE         set a variable inside (repeatable)
   --cwd=PATH               start in PATH (must be granted, or under /tmp or $HOME)
-  --allow-net=HOST,...     reserved: the network layer is not in this version
+  --allow-net=HOST,...     reach these hosts through cordon's proxy: host, host:port,
+                           *.domain, an IPv4 address, [IPv6] (default: no network)
+  --resolve=HOST:ADDR      pin a name to an address, as curl's --resolve
+  --prompt                 ask on the terminal about hosts no grant covers
+  --audit=FILE             append every allowed and blocked connection (JSON lines)
 
 Limits:
   --timeout=10s            wall clock; the whole process tree is killed (exit 124)
@@ -76,12 +83,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   };
   const host = readHostFacts();
   const permissions = parsePermissions(input, { baseDir: host.cwd, homeDir: host.homeDir });
-  if (permissions.net.length > 0) {
-    throw new ConfigError("--allow-net is not available in this version of cordon.", {
-      input: "--allow-net",
-      hint: "Sandboxes have no network until the egress proxy lands. Remove --allow-net to run without network.",
-    });
-  }
+  const resolve = parseResolveFlags(values.resolve ?? []);
   if (values.explain) return explain(file, args, permissions, host);
 
   const controller = new AbortController();
@@ -93,7 +95,20 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.once("SIGTERM", onSignal);
   try {
     const capped = permissions.limits.outputBytes !== undefined;
+    const blocked = new BlockedDestinations();
+    const audit = values.audit === undefined ? undefined : fs.openSync(values.audit, "a");
+    const decide = values.prompt ? terminalPrompt() : undefined;
+    if (values.prompt && !decide) warn("--prompt needs a terminal; hosts no grant covers are refused.");
     const result = await run(file, args, permissions, {
+      network: {
+        resolve,
+        decide,
+        onEvent: (event) => {
+          const line = blocked.report(event);
+          if (line) say(sanitizeForTerminal(line));
+          if (audit !== undefined && event.type !== "connection-limit") fs.writeSync(audit, `${JSON.stringify({ v: 1, ...event })}\n`);
+        },
+      },
       signal: controller.signal,
       stdin: "inherit",
       // Output goes straight to the terminal unless it must be counted.
@@ -147,7 +162,7 @@ function explain(file: string, args: string[], permissions: ReturnType<typeof pa
     }
   }
   out.push(`environment: ${[...plan.env.keys()].join(", ")}`);
-  out.push("network: none (loopback only)");
+  out.push(permissions.net.length === 0 ? "network: none (loopback only)" : `network: through cordon's proxy to ${permissions.net.map(describeGrant).join(", ")}`);
   out.push("limits:");
   for (const item of strategy.enforcement) {
     const value = item.limit === "timeout" ? formatDuration(item.value) : item.limit === "pids" ? String(item.value) : formatBytes(item.value);
@@ -177,6 +192,9 @@ function parseRunFlags(args: string[]) {
         disk: { type: "string" },
         output: { type: "string" },
         explain: { type: "boolean" },
+        resolve: { type: "string", multiple: true },
+        prompt: { type: "boolean" },
+        audit: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -186,4 +204,25 @@ function parseRunFlags(args: string[]) {
       hint: "Put cordon's flags before -- and the command after it: cordon run --allow-read=. -- node script.js. See cordon run --help.",
     });
   }
+}
+
+/** `--resolve=HOST:ADDR` (ADDR may be [IPv6]); the proxy validates both parts. */
+function parseResolveFlags(entries: readonly string[]): Map<string, string> {
+  const pins = new Map<string, string>();
+  for (const entry of entries) {
+    const at = entry.indexOf(":");
+    const host = entry.slice(0, at);
+    let address = entry.slice(at + 1);
+    if (at <= 0 || address === "") {
+      throw new ConfigError(`--resolve: "${entry}" is not HOST:ADDRESS.`, { input: "--resolve", hint: "Pin a name as curl does: --resolve=api.example.com:127.0.0.1 (or :[::1])." });
+    }
+    if (address.startsWith("[") && address.endsWith("]")) address = address.slice(1, -1);
+    pins.set(host.toLowerCase(), address);
+  }
+  return pins;
+}
+
+function describeGrant(grant: ReturnType<typeof parsePermissions>["net"][number]): string {
+  const host = grant.kind === "host" ? grant.host : grant.kind === "wildcard" ? `*.${grant.suffix}` : grant.family === 6 ? `[${grant.address}]` : grant.address;
+  return grant.port === undefined ? host : `${host}:${grant.port}`;
 }

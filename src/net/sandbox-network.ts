@@ -1,0 +1,58 @@
+import type { NetGrant } from "../policy/net-grant.js";
+import type { Mount } from "../engine/plan.js";
+import type { Destination } from "./destination.js";
+import { EgressProxy, SANDBOX_PROXY_PORT } from "./egress-proxy.js";
+import type { PromptAnswer } from "./egress-gate.js";
+import type { EgressEvent } from "./events.js";
+import { nodeProxyPreload, proxyEnvironment } from "./proxy-env.js";
+import type { AuthorizedTarget, TunnelHandler } from "./tunnel.js";
+
+/** How the network of one sandbox is set up; every field but grants is optional. */
+export interface SandboxNetworkOptions {
+  grants: readonly NetGrant[];
+  /** Pinned names, as curl's --resolve (host → address). */
+  resolve?: ReadonlyMap<string, string>;
+  onEvent?: (event: EgressEvent) => void;
+  /** `--prompt`: asked when no grant matches. */
+  decide?: (destination: Destination) => Promise<PromptAnswer>;
+  /** The TLS interception slot (secrets). */
+  tunnelFor?: (target: AuthorizedTarget) => TunnelHandler | undefined;
+  /** Variables the sandbox already sets (NODE_OPTIONS is merged, not replaced). */
+  sandboxEnv?: ReadonlyMap<string, string>;
+}
+
+/**
+ * A sandbox's only door out: an egress proxy on the host, listening on the
+ * sandbox's own loopback, plus the variables and read-only files that point
+ * the sandbox's clients at it. The engine mounts `mounts`, sets `env`,
+ * calls `attach` while the sandbox is held before its command starts, and
+ * `close` when it ends.
+ */
+export class SandboxNetwork {
+  readonly env: Map<string, string>;
+  readonly mounts: Mount[];
+  readonly #proxy: EgressProxy;
+
+  constructor(options: SandboxNetworkOptions) {
+    this.#proxy = new EgressProxy({
+      grants: options.grants,
+      resolve: options.resolve,
+      onEvent: options.onEvent,
+      decide: options.decide,
+      tunnelFor: options.tunnelFor,
+    });
+    const preload = nodeProxyPreload();
+    this.env = proxyEnvironment(SANDBOX_PROXY_PORT, { nodePreload: preload.preload });
+    const userNodeOptions = options.sandboxEnv?.get("NODE_OPTIONS");
+    if (userNodeOptions) this.env.set("NODE_OPTIONS", `${this.env.get("NODE_OPTIONS") ?? ""} ${userNodeOptions}`.trim());
+    this.mounts = preload.readOnlyPaths.map((p): Mount => ({ kind: "ro-bind", source: p, target: p }));
+  }
+
+  attach(hostPid: number): Promise<{ port: number }> {
+    return this.#proxy.attachToNetns(hostPid, { port: SANDBOX_PROXY_PORT });
+  }
+
+  close(): Promise<void> {
+    return this.#proxy.close();
+  }
+}

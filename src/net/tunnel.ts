@@ -1,0 +1,97 @@
+import net, { type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { Destination } from "./destination.js";
+import type { ResolvedAddress } from "./egress-gate.js";
+
+export interface TransferCounts {
+  bytesUp: number;
+  bytesDown: number;
+}
+
+/** A destination the gate allowed, with the only addresses the proxy may connect to. */
+export interface AuthorizedTarget {
+  destination: Destination;
+  addresses: readonly ResolvedAddress[];
+}
+
+/** Opens the upstream connection for an authorized target (to the checked addresses, never re-resolved). */
+export type OpenUpstream = () => Promise<Socket>;
+
+/**
+ * What happens to a tunnel's bytes once the client is told it is connected.
+ * The default copies them both ways untouched. Issue 6 (secrets) slots a TLS
+ * terminating handler in here for the hosts a secret is bound to, chosen per
+ * target by `EgressProxyOptions.tunnelFor`.
+ */
+export type TunnelHandler = (client: Duplex, target: AuthorizedTarget, openUpstream: OpenUpstream) => Promise<TransferCounts>;
+
+export const UPSTREAM_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Connects to the first address that answers, in the order the resolver gave
+ * them. The addresses are the ones the gate checked: connecting by name here
+ * would let a second DNS answer slip past the rebinding guard.
+ */
+export async function connectUpstream(addresses: readonly ResolvedAddress[], port: number, timeoutMs = UPSTREAM_CONNECT_TIMEOUT_MS): Promise<Socket> {
+  let lastError: unknown = new Error("no address to connect to");
+  for (const { address, family } of addresses) {
+    try {
+      return await connectOne(address, family, port, timeoutMs);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+function connectOne(host: string, family: 4 | 6, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, family, port, allowHalfOpen: true, noDelay: true });
+    const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`connect timed out after ${timeoutMs} ms`), { code: "ETIMEDOUT" })), timeoutMs);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      socket.removeListener("error", reject);
+      resolve(socket);
+    });
+    socket.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+/** Copies bytes both ways until both sides are done; counts them. Half-closes are passed on. */
+export function spliceTunnel(client: Duplex, upstream: Duplex): Promise<TransferCounts> {
+  return new Promise((resolve) => {
+    const counts: TransferCounts = { bytesUp: 0, bytesDown: 0 };
+    let open = 2;
+    const done = (): void => {
+      open -= 1;
+      if (open === 0) resolve(counts);
+    };
+    const fail = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("data", (chunk: Buffer) => (counts.bytesUp += chunk.length));
+    upstream.on("data", (chunk: Buffer) => (counts.bytesDown += chunk.length));
+    client.on("error", fail);
+    upstream.on("error", fail);
+    client.once("close", () => {
+      (upstream as Socket).destroySoon?.();
+      done();
+    });
+    upstream.once("close", () => {
+      (client as Socket).destroySoon?.();
+      done();
+    });
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+}
+
+/** Error text fit for an event or a proxy's error page (a code, not a stack). */
+export function describeConnectError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code ?? (error instanceof Error ? error.message : String(error));
+}
