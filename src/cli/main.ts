@@ -7,6 +7,10 @@ const USAGE = `cordon: run code you do not trust with least privilege
 
 Usage:
   cordon run [grants] [limits] -- COMMAND [ARGS...]   run a command in a sandbox
+  cordon install [PACKAGE...] | cordon ci              npm install where only approved scripts run, sandboxed
+  cordon approve NAME | cordon deny NAME               decide a package's install scripts
+  cordon policy ls | cordon policy prune               show or tidy the install policy
+  cordon audit                                         print the install audit log
   cordon doctor                                        show what this machine enforces
   cordon help [COMMAND]
 
@@ -18,6 +22,12 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import("./commands/run.js")).runCommand,
   doctor: async () => (await import("./commands/doctor.js")).doctorCommand,
+  install: async () => (await import("./commands/install.js")).installCommandFor("install"),
+  ci: async () => (await import("./commands/install.js")).installCommandFor("ci"),
+  approve: async () => (await import("./commands/policy.js")).approveCommand,
+  deny: async () => (await import("./commands/policy.js")).denyCommand,
+  policy: async () => (await import("./commands/policy.js")).policyCommand,
+  audit: async () => (await import("./commands/audit.js")).auditCommand,
   scan: async () => (await import("./commands/scan.js")).scanCommand,
 };
 

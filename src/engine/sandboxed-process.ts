@@ -28,7 +28,13 @@ export interface SpawnOptions {
   /** Called when a limit is about to end the sandbox. */
   onLimit?: (limit: LimitName) => void;
   /** Network details beyond the grants: pinned names, events, the prompt, TLS interception. */
-  network?: Omit<SandboxNetworkOptions, "grants" | "sandboxEnv">;
+  network?: Omit<SandboxNetworkOptions, "grants" | "sandboxEnv"> & {
+    /**
+     * Attach the proxy even with no grants: nothing is allowed, but every
+     * attempt is seen and reported (install scripts use this for the audit).
+     */
+    reportWithoutGrants?: boolean;
+  };
 }
 
 /** How a sandboxed command ended. Errors and results share this shape. */
@@ -76,7 +82,7 @@ export class SandboxedProcess {
     const host = readHostFacts(options.hostEnv ?? process.env, options.hostCwd ?? process.cwd());
     const parsed = toPermissions(permissions, host.cwd, host.homeDir);
     let network: SandboxNetwork | undefined;
-    if (parsed.net.length > 0) {
+    if (parsed.net.length > 0 || options.network?.reportWithoutGrants) {
       const { SandboxNetwork } = await import("../net/sandbox-network.js");
       network = new SandboxNetwork({ ...options.network, grants: parsed.net, sandboxEnv: parsed.setEnv });
     }

@@ -15,6 +15,8 @@ export interface PackageIdentity {
   /** The version from the registry URL, else the lock entry's `version` for non-registry sources; null when unverifiable. */
   readonly version: string | null;
   readonly source: PackageSource;
+  /** The lock entry's own `version`, for display when `version` is unverifiable (never for policy). */
+  readonly lockedVersion: string | undefined;
   readonly resolved: string | undefined;
   readonly integrity: string | undefined;
 }
@@ -76,7 +78,7 @@ export function identityOf(entry: LockEntryFacts): PackageIdentity {
   // Without a resolved URL (omit-lockfile-registry-resolved) npm treats the
   // version as unverifiable: a version pin then never approves. Same here.
   const version = fromUrl?.version ?? (source === "registry" ? null : entry.version ?? null);
-  return { name, version, source, resolved: entry.resolved, integrity: entry.integrity };
+  return { name, version, source, lockedVersion: entry.version, resolved: entry.resolved, integrity: entry.integrity };
 }
 
 /** `node_modules/a/node_modules/@s/b` → `@s/b`; a workspace folder `packages/x` → `x`. */
@@ -87,5 +89,6 @@ export function nameFromLocation(location: string): string {
 }
 
 export function displayId(identity: PackageIdentity): string {
-  return identity.version === null ? identity.name : `${identity.name}@${identity.version}`;
+  const version = identity.version ?? identity.lockedVersion;
+  return version === undefined ? identity.name : `${identity.name}@${version}`;
 }

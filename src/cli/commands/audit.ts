@@ -1,0 +1,26 @@
+import path from "node:path";
+import { AuditLog } from "../../install/audit-log.js";
+import { sanitizeForTerminal } from "../terminal.js";
+
+/** `cordon audit [FILE]`: the audit log, one readable line per record. */
+export async function auditCommand(argv: string[]): Promise<number> {
+  const log = new AuditLog(argv[0] ?? path.join(process.cwd(), ".cordon", "audit.jsonl"));
+  const records = log.read();
+  if (records.length === 0) {
+    process.stdout.write(`No audit records in ${log.file}.\n`);
+    return 0;
+  }
+  for (const r of records) {
+    let line: string;
+    switch (r.type) {
+      case "install": line = `install   ${r.command}: ${r.packages} packages, ${r.scripted} with install code`; break;
+      case "decision": line = `decision  ${r.package}: ${r.decision} by ${r.by}${r.reason ? ` (${r.reason})` : ""}`; break;
+      case "script": line = `script    ${r.package} ${r.event} → exit ${r.exitCode} in ${r.durationMs} ms${r.limitHit ? ` (${r.limitHit} limit)` : ""}; write ${r.grants.write.join(",")}; net ${r.grants.net.join(",") || "none"}`; break;
+      case "project-script": line = `project   ${r.event} → exit ${r.exitCode} (the project's own script, not sandboxed)`; break;
+      case "net": line = `net       ${r.package ?? ""} ${r.action} ${r.host}:${r.port}${r.reason ? ` (${r.reason})` : ""}`; break;
+      case "policy": line = `policy    ${r.action} ${r.packages.join(", ")}`; break;
+    }
+    process.stdout.write(`${r.time}  ${sanitizeForTerminal(line)}\n`);
+  }
+  return 0;
+}

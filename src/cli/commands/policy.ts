@@ -1,0 +1,114 @@
+import { parseArgs } from "node:util";
+import { ConfigError } from "../../errors.js";
+import { AuditLog } from "../../install/audit-log.js";
+import { checkInstallScripts } from "../../install/check.js";
+import { InstallCodeStore } from "../../install/install-code-store.js";
+import { approvePackages, denyPackages, prunePolicy, type GrantsInput, type PolicyEdit } from "../../install/policy-edit.js";
+import { listPolicy } from "../../install/policy-list.js";
+import { paint, sanitizeForTerminal, say } from "../terminal.js";
+
+const APPROVE_HELP = `Usage: cordon approve NAME[@VERSION]... [grants]
+       cordon deny NAME...
+
+approve lets a package's install scripts run (sandboxed) and pins its install
+code: a later version with byte-identical install code stays approved, one
+whose code changed needs review again. Grants given here are recorded in
+package.json's "cordon" section:
+  --allow-net=HOST,...   hosts it may reach (e.g. a prebuilt binary's download host)
+  --allow-write=PATH,... extra writable paths (relative to the package folder)
+  --allow-env=NAME,...   host variables it may read
+  --timeout=20m --memory=8G
+deny makes npm and cordon skip its scripts, silently, from now on.`;
+
+export async function approveCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = userErrors(() =>
+    parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        "allow-net": { type: "string", multiple: true },
+        "allow-write": { type: "string", multiple: true },
+        "allow-env": { type: "string", multiple: true },
+        timeout: { type: "string" },
+        memory: { type: "string" },
+        "no-pin": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }),
+  );
+  if (values.help) return help(APPROVE_HELP);
+  requireNames(positionals, "approve");
+  const check = await checkInstallScripts(process.cwd());
+  const list = (v: string[] | undefined): string[] | undefined => v?.flatMap((x) => x.split(","));
+  const grants: GrantsInput = {
+    net: list(values["allow-net"]),
+    write: list(values["allow-write"]),
+    env: list(values["allow-env"]),
+    timeout: values.timeout,
+    memory: values.memory,
+  };
+  const edit = await approvePackages(process.cwd(), positionals, check.inventory, {
+    grants: Object.values(grants).some((v) => v !== undefined) ? grants : undefined,
+    pin: !values["no-pin"],
+    store: new InstallCodeStore(process.cwd()),
+  });
+  return report(edit, "approve", positionals);
+}
+
+export async function denyCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = userErrors(() =>
+    parseArgs({ args: argv, allowPositionals: true, options: { help: { type: "boolean", short: "h" } } }),
+  );
+  if (values.help) return help(APPROVE_HELP);
+  requireNames(positionals, "deny");
+  const check = await checkInstallScripts(process.cwd());
+  return report(await denyPackages(process.cwd(), positionals, check.inventory), "deny", positionals);
+}
+
+export async function policyCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === "ls" || sub === "list") {
+    const listing = listPolicy(await checkInstallScripts(process.cwd()));
+    if (listing.packages.length === 0) process.stdout.write("No installed package wants to run code at install time.\n");
+    for (const entry of listing.packages) {
+      const grants = [...entry.grants.net.map((h) => `net ${h}`), ...entry.grants.write.map((p) => `write ${p}`), ...entry.grants.env.map((e) => `env ${e}`)];
+      process.stdout.write(
+        `${sanitizeForTerminal(`${entry.name}@${entry.version ?? "?"}`).padEnd(36)} ${entry.decision.padEnd(9)} ${entry.pinned ? "pinned " : "       "}${grants.join(", ")}\n` +
+          entry.scripts.map((s) => `    ${sanitizeForTerminal(s)}\n`).join(""),
+      );
+    }
+    for (const stale of listing.stale) process.stdout.write(`stale entry (no such package installed): ${sanitizeForTerminal(stale)}  (cordon policy prune)\n`);
+    for (const warning of listing.warnings) process.stdout.write(`warning: ${sanitizeForTerminal(warning)}\n`);
+    return 0;
+  }
+  if (sub === "prune") {
+    void rest;
+    const check = await checkInstallScripts(process.cwd());
+    return report(await prunePolicy(process.cwd(), check.inventory), "prune", []);
+  }
+  throw new ConfigError(`cordon policy: unknown subcommand "${sub ?? ""}".`, { hint: "Use cordon policy ls or cordon policy prune." });
+}
+
+function report(edit: PolicyEdit, action: string, names: string[]): number {
+  if (!edit.changed) say(`  the policy already says this; ${edit.file} unchanged`);
+  for (const line of edit.summary) say(`  ${paint("green", "✔")} ${sanitizeForTerminal(line)}`);
+  if (edit.changed) AuditLog.forProject(process.cwd()).write({ type: "policy", action, packages: names });
+  return 0;
+}
+
+function requireNames(names: string[], verb: string): void {
+  if (names.length === 0) throw new ConfigError(`cordon ${verb}: name at least one package.`, { hint: `e.g. cordon ${verb} esbuild (see cordon policy ls).` });
+}
+
+function help(text: string): number {
+  process.stdout.write(`${text}\n`);
+  return 0;
+}
+
+function userErrors<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}`, { hint: "See cordon approve --help." });
+  }
+}

@@ -1,0 +1,76 @@
+import fs from "node:fs";
+import readline from "node:readline";
+import { diffChangedInstallCode } from "../install/check.js";
+import type { ReviewAnswer, ReviewRequest } from "../install/install.js";
+import { displayId } from "../install/package-identity.js";
+import type { ScriptTarget } from "../install/lifecycle-script.js";
+import { paint, sanitizeForTerminal } from "./terminal.js";
+
+/**
+ * The interactive review of one package that wants to run code at install
+ * time: what it runs, what changed since it was approved, what it will be
+ * allowed to touch; the answer goes into the policy. Everything shown that
+ * came from the package is sanitized first.
+ */
+export function terminalReview(): ((request: ReviewRequest) => Promise<ReviewAnswer>) | undefined {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  return async ({ decision, store }) => {
+    const pkg = decision.package;
+    const out: string[] = [];
+    const clean = (text: string): string => sanitizeForTerminal(text);
+    out.push("", paint("bold", `? Review ${clean(displayId(pkg.identity))}`) + (pkg.identity.resolved ? `  from ${clean(pkg.identity.resolved)}` : ""));
+    if (pkg.claimMismatch) {
+      out.push(paint("red", `  ⚠ its package.json claims to be ${clean(`${pkg.claimed.name}@${pkg.claimed.version}`)}: the lockfile identity is shown`));
+    }
+    for (const script of pkg.scripts) {
+      out.push(`  ${script.event}${script.implicit ? " (implicit)" : ""}: ${clean(script.command)}${script.hints.includes("native-build") ? "   [native build]" : ""}`);
+      for (const target of script.targets) out.push(`    runs ${describeTarget(target, clean)}`);
+    }
+    if (decision.kind === "changed") {
+      out.push(paint("yellow", "  Its install code changed since it was approved:"));
+      const diff = await diffChangedInstallCode(decision, store, { maxBytes: 16 * 1024 });
+      out.push(...diff.split("\n").map((line) => `    ${clean(line)}`));
+    }
+    out.push(
+      "  If approved it runs in its own sandbox: its package folder writable; node_modules, package.json",
+      "  and the lockfile read-only; no environment but npm's lifecycle variables; no network unless granted",
+      "  (cordon approve NAME --allow-net=HOST); 10 minutes and 4 GiB at most.",
+    );
+    process.stderr.write(`${out.join("\n")}\n`);
+    return ask(`  Approve? [y]es, [n]o (deny, remember it), [s]kip this time > `);
+  };
+}
+
+function describeTarget(target: ScriptTarget, clean: (t: string) => string): string {
+  switch (target.kind) {
+    case "file": return `${clean(target.path)} (via ${clean(target.by)})`;
+    case "inline": return `inline ${clean(target.by)} code: ${clean(target.code.slice(0, 200))}`;
+    case "bin": return `${clean(target.name)} from ${clean(target.providedBy ?? "a .bin folder")}`;
+    case "tool": return `${clean(target.name)} (npm's own)`;
+    case "unresolved": return `${clean(target.word)} (not resolved: ${clean(target.reason)})`;
+  }
+}
+
+async function ask(question: string): Promise<ReviewAnswer> {
+  const tty = fs.createReadStream("/dev/tty");
+  const lines = readline.createInterface({ input: tty, terminal: false });
+  let closed = false;
+  lines.once("close", () => (closed = true));
+  try {
+    for (;;) {
+      process.stderr.write(question);
+      const answer = await new Promise<string | undefined>((resolve) => {
+        lines.once("line", resolve);
+        lines.once("close", () => resolve(undefined));
+      });
+      if (answer === undefined || closed) return "skip";
+      const text = answer.trim().toLowerCase();
+      if (text === "y" || text === "yes") return "approve";
+      if (text === "n" || text === "no") return "deny";
+      if (text === "s" || text === "skip" || text === "") return "skip";
+    }
+  } finally {
+    lines.close();
+    tty.destroy();
+  }
+}

@@ -1,0 +1,169 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { run } from "../engine/run.js";
+import { parsePermissions } from "../policy/permissions.js";
+import type { AuditLog } from "./audit-log.js";
+import type { Decision } from "./decide.js";
+import type { ScriptedPackage } from "./inventory.js";
+import type { InstallState } from "./install-state.js";
+import type { LifecycleScript } from "./lifecycle-script.js";
+import { displayId } from "./package-identity.js";
+import { installSandboxPermissions, type InstallSandboxContext } from "./sandbox-grants.js";
+
+export type Approved = Extract<Decision, { kind: "approved" }>;
+
+export interface ScriptOutcome {
+  package: ScriptedPackage;
+  script: LifecycleScript;
+  status: "ok" | "failed" | "already-done";
+  exitCode: number;
+  durationMs: number;
+  limitHit: string | undefined;
+  /** The last lines the script printed (hostile text: sanitize before showing). */
+  outputTail: string;
+  /** Destinations the script tried to reach and was refused. */
+  blockedHosts: string[];
+}
+
+export type ExecuteEvent =
+  | { type: "script-start"; package: ScriptedPackage; script: LifecycleScript }
+  | { type: "script-end"; outcome: ScriptOutcome };
+
+export interface ExecuteOptions {
+  sandbox: InstallSandboxContext;
+  audit: AuditLog;
+  state: InstallState;
+  onEvent?: (event: ExecuteEvent) => void;
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecuteReport {
+  outcomes: ScriptOutcome[];
+  /** The first script that failed in a package that is not optional. */
+  failure: ScriptOutcome | undefined;
+  /** Optional packages whose scripts failed (npm removes them and carries on; cordon reports them). */
+  optionalFailures: ScriptOutcome[];
+}
+
+const TAIL_LINES = 30;
+
+/**
+ * Runs approved packages' install scripts, each package in its own sandbox
+ * (one per script), dependencies before dependents; packages whose
+ * dependencies are done run side by side, one per core. A failure stops new
+ * scripts from starting; the ones already running finish.
+ */
+export async function runApprovedScripts(approved: readonly Approved[], options: ExecuteOptions): Promise<ExecuteReport> {
+  fs.mkdirSync(options.sandbox.nodeGypDir, { recursive: true });
+  const byLocation = new Map(approved.map((d) => [d.package.location, d]));
+  const waitingOn = new Map(approved.map((d) => [d.package.location, new Set(d.package.dependencies.filter((dep) => byLocation.has(dep)))]));
+  const done = new Set<string>();
+  const outcomes: ScriptOutcome[] = [];
+  const optionalFailures: ScriptOutcome[] = [];
+  let failure: ScriptOutcome | undefined;
+  const running = new Set<Promise<void>>();
+  const concurrency = options.concurrency ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+
+  const started = new Set<string>();
+  const dependenciesDone = (d: Approved): boolean => [...(waitingOn.get(d.package.location) ?? [])].every((dep) => done.has(dep));
+
+  while (done.size < approved.length && !failure && !options.signal?.aborted) {
+    const waiting = approved.filter((d) => !started.has(d.package.location));
+    const ready = waiting.filter(dependenciesDone);
+    // Nothing ready and nothing running means a dependency cycle: start the
+    // first waiting package in install order (the inventory orders cycles).
+    const next = ready.length > 0 || running.size > 0 ? ready : waiting.slice(0, 1);
+    for (const decision of next.slice(0, concurrency - running.size)) {
+      started.add(decision.package.location);
+      const job: Promise<void> = runPackage(decision, options).then((results) => {
+        outcomes.push(...results);
+        const failed = results.find((r) => r.status === "failed");
+        if (failed && decision.package.optional) optionalFailures.push(failed);
+        else if (failed && !failure) failure = failed;
+        done.add(decision.package.location);
+        running.delete(job);
+      });
+      running.add(job);
+    }
+    if (running.size === 0) break;
+    await Promise.race(running);
+  }
+  await Promise.all(running);
+  return { outcomes, failure, optionalFailures };
+}
+
+async function runPackage(decision: Approved, options: ExecuteOptions): Promise<ScriptOutcome[]> {
+  const pkg = decision.package;
+  const results: ScriptOutcome[] = [];
+  for (const script of pkg.scripts) {
+    if (options.state.finished(pkg.location, pkg.installCode.hash, script.event)) {
+      results.push({ package: pkg, script, status: "already-done", exitCode: 0, durationMs: 0, limitHit: undefined, outputTail: "", blockedHosts: [] });
+      continue;
+    }
+    options.onEvent?.({ type: "script-start", package: pkg, script });
+    const outcome = await runScript(decision, script, options);
+    results.push(outcome);
+    options.onEvent?.({ type: "script-end", outcome });
+    if (outcome.status === "failed") break;
+    await options.state.markFinished(pkg.location, pkg.installCode.hash, script.event);
+  }
+  return results;
+}
+
+async function runScript(decision: Approved, script: LifecycleScript, options: ExecuteOptions): Promise<ScriptOutcome> {
+  const pkg = decision.package;
+  const input = installSandboxPermissions(pkg, script, decision.grants, options.sandbox);
+  const permissions = parsePermissions(input, { baseDir: pkg.dir, homeDir: os.homedir() });
+  // npm runs every lifecycle script through sh -c, and so does cordon: the
+  // script text is the package's, the shell is the sandbox's.
+  const blocked = new Set<string>();
+  const result = await run("/bin/sh", ["-c", script.command], permissions, {
+    hostCwd: pkg.dir,
+    hostEnv: {},
+    signal: options.signal,
+    network: {
+      // Even a package with no hosts granted gets the proxy: it allows
+      // nothing, but what the script tried to reach is audited and explained.
+      reportWithoutGrants: true,
+      onEvent: (event) => {
+        if (event.type === "connection-limit") return;
+        if (event.type === "blocked") blocked.add(event.port === 0 ? event.host : `${event.host}:${event.port}`);
+        options.audit.write({
+          type: "net", package: displayId(pkg.identity), action: event.type, host: event.host, port: event.port,
+          bytesUp: event.bytesUp, bytesDown: event.bytesDown, durationMs: Math.round(event.durationMs),
+          ...(event.reason ? { reason: event.reason } : {}),
+        });
+      },
+    },
+  });
+  const output = Buffer.concat([result.stdout, result.stderr]).toString("utf8");
+  const outcome: ScriptOutcome = {
+    package: pkg,
+    script,
+    status: result.exitCode === 0 ? "ok" : "failed",
+    exitCode: result.exitCode,
+    durationMs: Math.round(result.durationMs),
+    limitHit: result.limitHit,
+    outputTail: output.split("\n").slice(-TAIL_LINES).join("\n"),
+    blockedHosts: [...blocked],
+  };
+  options.audit.write({
+    type: "script",
+    package: displayId(pkg.identity),
+    location: pkg.location,
+    event: script.event,
+    command: script.command,
+    exitCode: outcome.exitCode,
+    durationMs: outcome.durationMs,
+    ...(outcome.limitHit ? { limitHit: outcome.limitHit } : {}),
+    grants: { read: permissions.read.map(short), write: permissions.write.map(short), env: [...decision.grants.env], net: [...decision.grants.net] },
+  });
+  return outcome;
+
+  function short(p: string): string {
+    const rel = path.relative(options.sandbox.projectDir, p);
+    return rel.startsWith("..") ? p : rel || ".";
+  }
+}

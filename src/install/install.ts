@@ -1,0 +1,197 @@
+import os from "node:os";
+import path from "node:path";
+import { SANDBOX_PATH } from "../engine/plan.js";
+import { AuditLog } from "./audit-log.js";
+import { checkInstallScripts, type InstallCheck } from "./check.js";
+import type { Decision } from "./decide.js";
+import { InstallError } from "./errors.js";
+import { runApprovedScripts, type Approved, type ExecuteEvent, type ExecuteReport } from "./execute.js";
+import { InstallCodeStore } from "./install-code-store.js";
+import { InstallState } from "./install-state.js";
+import type { ScriptedPackage } from "./inventory.js";
+import { locateNpm } from "./npm-facts.js";
+import { readNpmBuildConfig, runNpm } from "./npm-client.js";
+import { displayId } from "./package-identity.js";
+import { approvePackages, denyPackages } from "./policy-edit.js";
+import type { InstallSandboxContext } from "./sandbox-grants.js";
+
+export type ReviewAnswer = "approve" | "deny" | "skip";
+
+/** What an interactive review is shown for one package. */
+export interface ReviewRequest {
+  decision: Extract<Decision, { kind: "unknown" | "changed" }>;
+  check: InstallCheck;
+  store: InstallCodeStore;
+}
+
+export interface InstallOptions {
+  projectDir: string;
+  /** "ci" runs `npm ci`; "install" runs `npm install [packages]`. */
+  command: "install" | "ci";
+  packages?: readonly string[];
+  /** Asks the user about unknown and changed packages; absent in CI, where they fail the install. */
+  review?: (request: ReviewRequest) => Promise<ReviewAnswer>;
+  /** In CI: skip unknown and changed packages instead of failing. */
+  skipUnknown?: boolean;
+  /** Run the project's own lifecycle scripts as npm would (default true). */
+  projectScripts?: boolean;
+  onProgress?: (event: InstallProgress) => void;
+  signal?: AbortSignal;
+}
+
+export type InstallProgress =
+  | { type: "npm-done"; packages: number }
+  | { type: "inventory"; check: InstallCheck }
+  | { type: "decided"; package: ScriptedPackage; answer: ReviewAnswer | "policy-approved" | "policy-denied" | "skipped" }
+  | ExecuteEvent
+  | { type: "project-script"; event: string; command: string };
+
+export interface InstallReport {
+  check: InstallCheck;
+  execution: ExecuteReport;
+  skipped: ScriptedPackage[];
+  denied: ScriptedPackage[];
+  projectScripts: { event: string; exitCode: number }[];
+}
+
+/**
+ * `cordon install`: npm installs with every script off; cordon inventories
+ * what wants to run code at install time, decides each package from the
+ * policy (asking on a terminal, failing in CI), and runs only the approved
+ * scripts, each confined to its own package folder.
+ */
+export async function installProject(options: InstallOptions): Promise<InstallReport> {
+  const projectDir = path.resolve(options.projectDir);
+  const audit = AuditLog.forProject(projectDir);
+  const npmArgs = options.command === "ci"
+    ? ["ci", "--ignore-scripts", "--no-audit", "--no-fund"]
+    : ["install", "--ignore-scripts", "--no-audit", "--no-fund", ...(options.packages ?? [])];
+  const npm = await runNpm(npmArgs, projectDir, options.signal);
+  if (npm.code !== 0) {
+    throw new InstallError(`npm ${npmArgs[0]} failed (exit ${npm.code}); no install script ran.`, {
+      hint: `npm said:\n${npm.stderr.split("\n").filter((l) => /\S/.test(l.replace(/^npm (error|ERR!)\s*/, ""))).slice(0, 12).join("\n")}`,
+    });
+  }
+
+  let check = await checkInstallScripts(projectDir, { signal: options.signal });
+  options.onProgress?.({ type: "npm-done", packages: check.inventory.packageCount });
+  options.onProgress?.({ type: "inventory", check });
+  audit.write({ type: "install", command: `cordon ${options.command}`, packages: check.inventory.packageCount, scripted: check.inventory.packages.length });
+
+  const store = new InstallCodeStore(projectDir);
+  const skipped = new Set<string>();
+  const pending = check.decisions.filter((d): d is Extract<Decision, { kind: "unknown" | "changed" }> => d.kind === "unknown" || d.kind === "changed");
+  if (pending.length > 0 && !options.review && !options.skipUnknown) {
+    for (const d of pending) audit.write({ type: "decision", package: displayId(d.package.identity), location: d.package.location, decision: d.kind, by: "ci", reason: "no terminal to ask" });
+    throw unknownPackagesError(pending);
+  }
+  for (const decision of pending) {
+    const name = decision.package.identity.name;
+    const answer = options.review ? await options.review({ decision, check, store }) : "skip";
+    const by = options.review ? "user" : "flag";
+    if (answer === "approve") await approvePackages(projectDir, [name], check.inventory, { store });
+    else if (answer === "deny") await denyPackages(projectDir, [name], check.inventory);
+    else skipped.add(decision.package.location);
+    audit.write({
+      type: "decision", package: displayId(decision.package.identity), location: decision.package.location,
+      decision: answer === "approve" ? "approved" : answer === "deny" ? "denied" : "skipped", by,
+    });
+    options.onProgress?.({ type: "decided", package: decision.package, answer: options.review ? answer : "skipped" });
+  }
+  // The answers were written to the policy: decide again from it, so what
+  // runs is exactly what the policy now says.
+  if (pending.length > 0) check = await checkInstallScripts(projectDir, { signal: options.signal });
+
+  const approved = check.decisions.filter((d): d is Approved => d.kind === "approved" && !skipped.has(d.package.location));
+  const denied = check.decisions.filter((d) => d.kind === "denied").map((d) => d.package);
+  for (const d of check.decisions) {
+    if (d.kind === "approved" || d.kind === "denied") {
+      audit.write({ type: "decision", package: displayId(d.package.identity), location: d.package.location, decision: d.kind, by: "policy" });
+    }
+  }
+
+  const state = new InstallState(projectDir);
+  const execution = await runApprovedScripts(approved, {
+    sandbox: sandboxContext(projectDir, check),
+    audit,
+    state,
+    onEvent: options.onProgress,
+    signal: options.signal,
+  });
+  if (execution.failure) throw scriptFailedError(execution);
+
+  const projectScripts: { event: string; exitCode: number }[] = [];
+  const runProjectScripts = (options.projectScripts ?? true) && (options.command === "ci" || (options.packages ?? []).length === 0);
+  if (runProjectScripts) {
+    const root = check.inventory.project.find((p) => p.location === "");
+    for (const script of root?.scripts ?? []) {
+      options.onProgress?.({ type: "project-script", event: script.event, command: script.command });
+      const started = performance.now();
+      // The project's own scripts are the user's code: npm runs them with
+      // the user's full environment, and so does cordon (it says so).
+      const result = await runNpm(["run-script", script.event, "--ignore-scripts=false"], projectDir, options.signal);
+      const durationMs = Math.round(performance.now() - started);
+      audit.write({ type: "project-script", event: script.event, command: script.command, exitCode: result.code ?? 1, durationMs });
+      projectScripts.push({ event: script.event, exitCode: result.code ?? 1 });
+      if (result.code !== 0) {
+        throw new InstallError(`The project's own ${script.event} script failed (exit ${result.code}).`, {
+          hint: `${result.stderr.trim().split("\n").slice(-10).join("\n")}\nThis is your project's script, not a dependency's.`,
+        });
+      }
+    }
+  }
+  return { check, execution, skipped: check.inventory.packages.filter((p) => skipped.has(p.location)), denied, projectScripts };
+}
+
+function sandboxContext(projectDir: string, check: InstallCheck): InstallSandboxContext {
+  const npm = locateNpm();
+  if (!npm) {
+    throw new InstallError("Could not find npm next to this Node binary, so install scripts would have no node-gyp.", {
+      hint: "Install npm alongside node (it ships with the official Node.js builds).",
+    });
+  }
+  const nodeDir = path.dirname(process.execPath);
+  return {
+    projectDir,
+    nodeGypDir: path.join(os.homedir(), ".cache", "node-gyp"),
+    npm,
+    npmConfig: readNpmBuildConfig(projectDir),
+    systemPath: `${nodeDir}:${SANDBOX_PATH}`,
+    lockfile: check.inventory.lockfile,
+    extraRead: [path.dirname(path.dirname(npm.nodeGyp.replace(/\/node_modules\/node-gyp\/.*$/, "/node_modules")))].filter((p) => !p.startsWith("/usr/")),
+  };
+}
+
+function unknownPackagesError(pending: readonly Extract<Decision, { kind: "unknown" | "changed" }>[]): InstallError {
+  const lines = pending.map((d) => {
+    const what = d.kind === "changed" ? "install code changed since it was approved" : "not reviewed";
+    return `  ${displayId(d.package.identity)}: ${what}; ${d.package.scripts.map((s) => `${s.event}: ${s.command}`).join("; ")}\n    approve: cordon approve ${d.package.identity.name}    deny: cordon deny ${d.package.identity.name}`;
+  });
+  return new InstallError(`${pending.length} package(s) want to run code at install time and the policy does not cover them. No install script ran.\n${lines.join("\n")}`, {
+    hint: "Review and approve or deny each (the commands above), or run with --skip-unknown to install without their scripts.",
+    packages: pending.map((d) => displayId(d.package.identity)),
+  });
+}
+
+function scriptFailedError(execution: ExecuteReport): InstallError {
+  const failure = execution.failure!;
+  const id = displayId(failure.package.identity);
+  const ran = execution.outcomes.filter((o) => o.status !== "failed").map((o) => `${displayId(o.package.identity)} ${o.script.event}`);
+  const name = failure.package.identity.name;
+  const hosts = failure.blockedHosts.map((h) => h.replace(/:443$|:80$/, ""));
+  const advice = hosts.length > 0
+    ? `It tried to reach ${failure.blockedHosts.join(", ")}, which the policy does not grant. If that download is expected, grant it: cordon approve ${name} --allow-net=${hosts.join(",")}; to install without its script: cordon deny ${name}.`
+    : failure.limitHit === "timeout"
+    ? `It hit its time limit; raise it: cordon approve ${name} --timeout=20m.`
+    : failure.limitHit === "memory"
+      ? `It ran out of memory; raise it: cordon approve ${name} --memory=8G.`
+      : `Look at its output above; if it needs a host, grant it (cordon approve ${name} --allow-net=HOST), or install without its script (cordon deny ${name}).`;
+  return new InstallError(
+    `${id}: the ${failure.script.event} script failed with exit code ${failure.exitCode}${failure.limitHit ? ` (${failure.limitHit} limit)` : ""}.\n` +
+      `  script: ${failure.script.command}\n  last output:\n${failure.outputTail.split("\n").map((l) => `    ${l}`).join("\n")}`,
+    {
+      hint: `${advice}\nScripts that finished: ${ran.length > 0 ? ran.join(", ") : "none"}. Rerun cordon install to finish the job; finished scripts are not run again.`,
+      packages: [id],
+    },
+  );
+}
