@@ -97,8 +97,11 @@ export async function runApprovedScripts(approved: readonly Approved[], options:
 async function runPackage(decision: Approved, options: ExecuteOptions): Promise<ScriptOutcome[]> {
   const pkg = decision.package;
   const results: ScriptOutcome[] = [];
+  // What was built: this exact tarball (npm re-extracts a new version, even
+  // one whose install code is byte-identical) with this install code.
+  const built = `${pkg.identity.integrity ?? displayId(pkg.identity)} ${pkg.installCode.hash}`;
   for (const script of pkg.scripts) {
-    if (options.state.finished(pkg.location, pkg.installCode.hash, script.event)) {
+    if (options.state.finished(pkg.location, built, script.event)) {
       results.push({ package: pkg, script, status: "already-done", exitCode: 0, durationMs: 0, limitHit: undefined, outputTail: "", blockedHosts: [] });
       continue;
     }
@@ -107,7 +110,7 @@ async function runPackage(decision: Approved, options: ExecuteOptions): Promise<
     results.push(outcome);
     options.onEvent?.({ type: "script-end", outcome });
     if (outcome.status === "failed") break;
-    await options.state.markFinished(pkg.location, pkg.installCode.hash, script.event);
+    await options.state.markFinished(pkg.location, built, script.event);
   }
   return results;
 }

@@ -4,14 +4,14 @@ import { writeFileAtomic } from "./atomic-write.js";
 
 interface StateFile {
   v: 1;
-  /** location → the install code hash it was built from, and the events that finished. */
+  /** location → what was built there (tarball integrity and install code hash), and the events that finished. */
   done: Record<string, { hash: string; events: string[] }>;
 }
 
 /**
- * Which approved scripts already ran to success for which install code, so an
- * install stopped half-way can be rerun and finishes the job without running
- * finished scripts twice. Changed install code starts over.
+ * Which approved scripts already ran to success for which package tarball and
+ * install code, so an install stopped half-way can be rerun and finishes the
+ * job without running finished scripts twice. A new tarball starts over.
  */
 export class InstallState {
   readonly #file: string;

@@ -2,10 +2,10 @@ import os from "node:os";
 import path from "node:path";
 import { SANDBOX_PATH } from "../engine/plan.js";
 import { AuditLog } from "./audit-log.js";
-import { checkInstallScripts, type InstallCheck } from "./check.js";
+import { checkInstallScripts, diffChangedInstallCode, type InstallCheck } from "./check.js";
 import type { Decision } from "./decide.js";
 import { InstallError } from "./errors.js";
-import { runApprovedScripts, type Approved, type ExecuteEvent, type ExecuteReport } from "./execute.js";
+import { runApprovedScripts, type Approved, type ExecuteEvent, type ExecuteReport, type ScriptOutcome } from "./execute.js";
 import { InstallCodeStore } from "./install-code-store.js";
 import { InstallState } from "./install-state.js";
 import type { ScriptedPackage } from "./inventory.js";
@@ -83,7 +83,7 @@ export async function installProject(options: InstallOptions): Promise<InstallRe
   const pending = check.decisions.filter((d): d is Extract<Decision, { kind: "unknown" | "changed" }> => d.kind === "unknown" || d.kind === "changed");
   if (pending.length > 0 && !options.review && !options.skipUnknown) {
     for (const d of pending) audit.write({ type: "decision", package: displayId(d.package.identity), location: d.package.location, decision: d.kind, by: "ci", reason: "no terminal to ask" });
-    throw unknownPackagesError(pending);
+    throw await unknownPackagesError(pending, store);
   }
   for (const decision of pending) {
     const name = decision.package.identity.name;
@@ -162,11 +162,17 @@ function sandboxContext(projectDir: string, check: InstallCheck): InstallSandbox
   };
 }
 
-function unknownPackagesError(pending: readonly Extract<Decision, { kind: "unknown" | "changed" }>[]): InstallError {
-  const lines = pending.map((d) => {
+async function unknownPackagesError(pending: readonly Extract<Decision, { kind: "unknown" | "changed" }>[], store: InstallCodeStore): Promise<InstallError> {
+  const lines: string[] = [];
+  for (const d of pending) {
     const what = d.kind === "changed" ? "install code changed since it was approved" : "not reviewed";
-    return `  ${displayId(d.package.identity)}: ${what}; ${d.package.scripts.map((s) => `${s.event}: ${s.command}`).join("; ")}\n    approve: cordon approve ${d.package.identity.name}    deny: cordon deny ${d.package.identity.name}`;
-  });
+    lines.push(`  ${displayId(d.package.identity)}: ${what}; ${d.package.scripts.map((s) => `${s.event}: ${s.command}`).join("; ")}`);
+    if (d.kind === "changed") {
+      const diff = await diffChangedInstallCode(d, store, { maxBytes: 4096 });
+      lines.push(...diff.trimEnd().split("\n").map((line) => `      ${line}`));
+    }
+    lines.push(`    approve: cordon approve ${d.package.identity.name}    deny: cordon deny ${d.package.identity.name}`);
+  }
   return new InstallError(`${pending.length} package(s) want to run code at install time and the policy does not cover them. No install script ran.\n${lines.join("\n")}`, {
     hint: "Review and approve or deny each (the commands above), or run with --skip-unknown to install without their scripts.",
     packages: pending.map((d) => displayId(d.package.identity)),
@@ -178,14 +184,13 @@ function scriptFailedError(execution: ExecuteReport): InstallError {
   const id = displayId(failure.package.identity);
   const ran = execution.outcomes.filter((o) => o.status !== "failed").map((o) => `${displayId(o.package.identity)} ${o.script.event}`);
   const name = failure.package.identity.name;
-  const hosts = failure.blockedHosts.map((h) => h.replace(/:443$|:80$/, ""));
-  const advice = hosts.length > 0
-    ? `It tried to reach ${failure.blockedHosts.join(", ")}, which the policy does not grant. If that download is expected, grant it: cordon approve ${name} --allow-net=${hosts.join(",")}; to install without its script: cordon deny ${name}.`
+  const advice = failure.blockedHosts.length > 0
+    ? blockedHostsAdvice(failure)
     : failure.limitHit === "timeout"
-    ? `It hit its time limit; raise it: cordon approve ${name} --timeout=20m.`
-    : failure.limitHit === "memory"
-      ? `It ran out of memory; raise it: cordon approve ${name} --memory=8G.`
-      : `Look at its output above; if it needs a host, grant it (cordon approve ${name} --allow-net=HOST), or install without its script (cordon deny ${name}).`;
+      ? `It hit its time limit; raise it: cordon approve ${name} --timeout=20m.`
+      : failure.limitHit === "memory"
+        ? `It ran out of memory; raise it: cordon approve ${name} --memory=8G.`
+        : `Look at its output above; if it needs a host, grant it (cordon approve ${name} --allow-net=HOST), or install without its script (cordon deny ${name}).`;
   return new InstallError(
     `${id}: the ${failure.script.event} script failed with exit code ${failure.exitCode}${failure.limitHit ? ` (${failure.limitHit} limit)` : ""}.\n` +
       `  script: ${failure.script.command}\n  last output:\n${failure.outputTail.split("\n").map((l) => `    ${l}`).join("\n")}`,
@@ -194,4 +199,15 @@ function scriptFailedError(execution: ExecuteReport): InstallError {
       packages: [id],
     },
   );
+}
+
+/**
+ * What to tell the user when a script tried to reach hosts its policy does
+ * not grant (whether or not it then failed): the exact grant, and the deny.
+ */
+export function blockedHostsAdvice(outcome: Pick<ScriptOutcome, "package" | "script" | "blockedHosts">): string {
+  const name = outcome.package.identity.name;
+  const hosts = [...new Set(outcome.blockedHosts.map((h) => h.replace(/:(443|80)$/, "")))];
+  return `${displayId(outcome.package.identity)} ${outcome.script.event} tried to reach ${outcome.blockedHosts.join(", ")}, which its policy does not grant (blocked). ` +
+    `If that download is expected, grant it: cordon approve ${name} --allow-net=${hosts.join(",")}; to install without its script: cordon deny ${name}.`;
 }

@@ -31,7 +31,7 @@ export function listPolicy(check: InstallCheck): PolicyListing {
     const own = policy.packages.get(pkg.identity.name);
     return {
       name: pkg.identity.name,
-      version: pkg.identity.version,
+      version: pkg.identity.version ?? pkg.identity.lockedVersion ?? null,
       location: pkg.location,
       decision: decision.kind,
       scripts: pkg.scripts.map((s) => `${s.event}: ${s.command}`),

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "../../errors.js";
-import { installProject, type InstallProgress } from "../../install/install.js";
+import { blockedHostsAdvice, installProject, type InstallProgress } from "../../install/install.js";
 import { displayId } from "../../install/package-identity.js";
 import { terminalReview } from "../install-review.js";
 import { paint, sanitizeForTerminal, say } from "../terminal.js";
@@ -77,6 +77,7 @@ function printProgress(event: InstallProgress): void {
       const id = sanitizeForTerminal(displayId(o.package.identity));
       if (o.status === "ok") say(`    ${paint("green", "✔")} ${id} ${o.script.event} finished in ${(o.durationMs / 1000).toFixed(1)}s`);
       else if (o.status === "failed") say(`    ${paint("red", "✘")} ${id} ${o.script.event} failed with exit code ${o.exitCode}`);
+      if (o.status === "ok" && o.blockedHosts.length > 0) say(`    ${paint("yellow", "⚠")} ${sanitizeForTerminal(blockedHostsAdvice(o))}`);
       break;
     }
     case "project-script":

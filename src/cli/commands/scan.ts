@@ -102,12 +102,22 @@ async function scanTarget(request: ScanRequest, options: ScanOptions): Promise<P
 function render(reports: PackageReport[], request: ScanRequest): string {
   switch (request.format) {
     case "json":
-      return `${JSON.stringify({ verdict: worstVerdict(reports.map((report) => report.verdict)), packages: reports }, null, 2)}\n`;
+      return terminalSafeJson({ verdict: worstVerdict(reports.map((report) => report.verdict)), packages: reports });
     case "sarif":
-      return `${JSON.stringify(toSarif(reports, { baseOf: (report) => sarifBase(report) }), null, 2)}\n`;
+      return terminalSafeJson(toSarif(reports, { baseOf: (report) => sarifBase(report) }));
     case "text":
       return renderText(reports, request.verbose);
   }
+}
+
+/**
+ * JSON keeps package text exactly, but escapes what JSON.stringify leaves raw
+ * and a terminal would act on (C1 controls, bidirectional overrides), so
+ * `cat report.json` cannot reorder or hide text.
+ */
+function terminalSafeJson(value: unknown): string {
+  const json = JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return `${json}\n`;
 }
 
 /** Paths in SARIF are relative to the folder the scan ran in, as code scanning expects. */
