@@ -15,6 +15,13 @@ export interface LaunchOptions {
    * every process of the sandbox is counted.
    */
   cgroupProcs?: readonly string[];
+  /**
+   * A program that starts bubblewrap: it is run with its own arguments, then
+   * bubblewrap's path and arguments, and must exec them as the same process
+   * (e.g. a user+mount namespace stage that mounts an overlay first). File
+   * descriptors 3 and up must pass through unchanged.
+   */
+  launcherPrefix?: { file: string; args: readonly string[] };
   /** Resource limits applied per process by the kernel (the fallback when no cgroup is writable). */
   rlimits?: { nproc?: number; dataBytes?: number };
 }

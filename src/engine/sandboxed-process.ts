@@ -27,6 +27,8 @@ export interface SpawnOptions {
   extraEnv?: ReadonlyMap<string, string>;
   /** Called when a limit is about to end the sandbox. */
   onLimit?: (limit: LimitName) => void;
+  /** See LaunchOptions.launcherPrefix. */
+  launcherPrefix?: { file: string; args: readonly string[] };
   /** Network details beyond the grants: pinned names, events, the prompt, TLS interception. */
   network?: Omit<SandboxNetworkOptions, "grants" | "sandboxEnv"> & {
     /**
@@ -124,6 +126,7 @@ export class SandboxedProcess {
         // command can try to use it: bubblewrap holds the command until then.
         beforeStart: network ? async (pid) => void (await network.attach(pid)) : undefined,
         rlimits: strategy.rlimits,
+        launcherPrefix: options.launcherPrefix,
       });
     } catch (error) {
       void cgroup?.dispose();

@@ -52,7 +52,10 @@ export class BubblewrapBackend implements SandboxBackend {
     const separator = bwrapArgs.indexOf("--");
     const sandboxOptions = bwrapArgs.slice(0, separator);
     const command = bwrapArgs.slice(separator);
-    const { file, args } = withRlimits({ file: this.#bwrap, args: ["--args", String(argsFd), ...command] }, options.rlimits);
+    const launched = withRlimits({ file: this.#bwrap, args: ["--args", String(argsFd), ...command] }, options.rlimits);
+    const { file, args } = options.launcherPrefix
+      ? { file: options.launcherPrefix.file, args: [...options.launcherPrefix.args, launched.file, ...launched.args] }
+      : launched;
     // bubblewrap itself gets an empty environment: the sandbox's variables are
     // passed with --setenv, and nothing of cordon's environment rides along.
     const child = spawn(file, args, { stdio, env: {}, windowsHide: true });
