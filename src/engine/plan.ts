@@ -13,6 +13,8 @@ export type Mount =
   | { kind: "dev"; target: string }
   | { kind: "symlink"; target: string; linkTo: string }
   | { kind: "file"; target: string; content: string }
+  /** Generated content bound read-only over a path, even inside a read-only bind (e.g. a CA bundle in /etc/ssl). */
+  | { kind: "data"; target: string; content: string }
   | { kind: "remount-ro"; target: string };
 
 /**

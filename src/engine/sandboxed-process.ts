@@ -10,6 +10,9 @@ import { chooseLimitStrategy, type LimitEnforcement, type LimitName } from "./li
 import { planSandbox, type Mount, type SandboxPlan } from "./plan.js";
 import { explainStartFailure } from "./diagnose.js";
 import type { SandboxNetwork, SandboxNetworkOptions } from "../net/sandbox-network.js";
+import type { SecretEvent } from "../net/secrets/intercept.js";
+import type { SecretGrant } from "../net/secrets/secret-grant.js";
+import type { SandboxSecrets } from "../net/secrets/sandbox-secrets.js";
 
 export interface SpawnOptions {
   stdin?: StdioMode;
@@ -27,6 +30,13 @@ export interface SpawnOptions {
   extraEnv?: ReadonlyMap<string, string>;
   /** Called when a limit is about to end the sandbox. */
   onLimit?: (limit: LimitName) => void;
+  /**
+   * Secrets the sandbox may use but never hold: inside, each variable holds
+   * a placeholder; the proxy puts the real value into requests to the
+   * secret's own hosts only (which must also be granted network access).
+   */
+  secrets?: readonly SecretGrant[];
+  onSecretEvent?: (event: SecretEvent) => void;
   /** See LaunchOptions.launcherPrefix. */
   launcherPrefix?: { file: string; args: readonly string[] };
   /** Network details beyond the grants: pinned names, events, the prompt, TLS interception. */
@@ -83,13 +93,29 @@ export class SandboxedProcess {
   static async start(command: string, args: readonly string[], permissions: Permissions | PermissionsInput, options: SpawnOptions = {}): Promise<SandboxedProcess> {
     const host = readHostFacts(options.hostEnv ?? process.env, options.hostCwd ?? process.cwd());
     const parsed = toPermissions(permissions, host.cwd, host.homeDir);
+    let secrets: SandboxSecrets | undefined;
+    if (options.secrets && options.secrets.length > 0) {
+      const { prepareSandboxSecrets } = await import("../net/secrets/sandbox-secrets.js");
+      secrets = await prepareSandboxSecrets(options.secrets, host.env, parsed.net, options.onSecretEvent);
+    }
     let network: SandboxNetwork | undefined;
     if (parsed.net.length > 0 || options.network?.reportWithoutGrants) {
       const { SandboxNetwork } = await import("../net/sandbox-network.js");
-      network = new SandboxNetwork({ ...options.network, grants: parsed.net, sandboxEnv: parsed.setEnv });
+      const onEvent = options.network?.onEvent;
+      network = new SandboxNetwork({
+        ...options.network,
+        grants: parsed.net,
+        sandboxEnv: parsed.setEnv,
+        tunnelFor: secrets?.tunnelFor ?? options.network?.tunnelFor,
+        onEvent: (event) => {
+          if (event.type !== "connection-limit") secrets?.inspectDestination(event.host);
+          onEvent?.(event);
+        },
+      });
     }
+    const extras = secrets ? { extraEnv: new Map([...(options.extraEnv ?? []), ...secrets.env]), extraMounts: [...(options.extraMounts ?? []), ...secrets.mounts] } : {};
     try {
-      return new SandboxedProcess(command, args, parsed, host, network, options);
+      return new SandboxedProcess(command, args, parsed, host, network, { ...options, ...extras });
     } catch (error) {
       await network?.close();
       throw error;

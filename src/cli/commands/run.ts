@@ -8,6 +8,7 @@ import { planSandbox } from "../../engine/plan.js";
 import { chooseLimitStrategy } from "../../engine/limits/enforce.js";
 import fs from "node:fs";
 import { BlockedDestinations } from "../../net/events.js";
+import { parseSecretFlag } from "../../net/secrets/secret-grant.js";
 import { terminalPrompt } from "../net-prompt.js";
 import { sanitizeForTerminal, say, warn } from "../terminal.js";
 
@@ -27,6 +28,9 @@ Grants:
   --resolve=HOST:ADDR      pin a name to an address, as curl's --resolve
   --prompt                 ask on the terminal about hosts no grant covers
   --audit=FILE             append every allowed and blocked connection (JSON lines)
+  --secret=NAME@HOST,...   the sandbox gets a placeholder in $NAME; cordon's proxy puts
+                           your real $NAME into requests to HOST only (HTTPS)
+  --secret=NAME=@FILE@HOST,...   the same, with the value read from FILE
 
 Limits:
   --timeout=10s            wall clock; the whole process tree is killed (exit 124)
@@ -84,6 +88,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const host = readHostFacts();
   const permissions = parsePermissions(input, { baseDir: host.cwd, homeDir: host.homeDir });
   const resolve = parseResolveFlags(values.resolve ?? []);
+  const secrets = (values.secret ?? []).map(parseSecretFlag);
   if (values.explain) return explain(file, args, permissions, host);
 
   const controller = new AbortController();
@@ -100,6 +105,15 @@ export async function runCommand(argv: string[]): Promise<number> {
     const decide = values.prompt ? terminalPrompt() : undefined;
     if (values.prompt && !decide) warn("--prompt needs a terminal; hosts no grant covers are refused.");
     const result = await run(file, args, permissions, {
+      secrets,
+      onSecretEvent: (event) => {
+        if (event.type === "secret-exfiltration") {
+          say(`cordon: ${event.name}'s placeholder was sent to ${sanitizeForTerminal(event.host)} (in the ${event.where}), which it is not bound to: it stayed a placeholder. This looks like an exfiltration attempt.`);
+        } else if (event.type === "upstream-certificate") {
+          say(`cordon: the real ${sanitizeForTerminal(event.host)} presented a certificate that does not verify (${event.reason}); nothing was sent.`);
+        }
+        if (audit !== undefined) fs.writeSync(audit, `${JSON.stringify({ v: 1, ...event })}\n`);
+      },
       network: {
         resolve,
         decide,
@@ -155,7 +169,7 @@ function explain(file: string, args: string[], permissions: ReturnType<typeof pa
       case "bind": out.push(`  writable   ${mount.target}`); break;
       case "tmpfs": out.push(`  private    ${mount.target} (empty, ${formatBytes(mount.sizeBytes)})`); break;
       case "symlink": out.push(`  link       ${mount.target} -> ${mount.linkTo}`); break;
-      case "file": out.push(`  generated  ${mount.target}`); break;
+      case "file": case "data": out.push(`  generated  ${mount.target}`); break;
       case "proc": out.push(`  private    ${mount.target} (this sandbox's processes only)`); break;
       case "dev": out.push(`  private    ${mount.target} (null, zero, random, tty only)`); break;
       case "remount-ro": break;
@@ -195,6 +209,7 @@ function parseRunFlags(args: string[]) {
         resolve: { type: "string", multiple: true },
         prompt: { type: "boolean" },
         audit: { type: "string" },
+        secret: { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
     });

@@ -5,7 +5,7 @@ export interface BwrapFds {
   seccomp: number;
   status: number;
   block: number | undefined;
-  /** One descriptor per "file" mount, in plan order. */
+  /** One descriptor per "file" or "data" mount, in plan order. */
   files: number[];
 }
 
@@ -74,6 +74,8 @@ function renderMount(mount: Mount, nextFileFd: () => number): string[] {
       // Written into bubblewrap's root tmpfs, which the plan remounts
       // read-only at the end: cheaper than one bind mount per file.
       return ["--perms", "0444", "--file", String(nextFileFd()), mount.target];
+    case "data":
+      return ["--perms", "0444", "--ro-bind-data", String(nextFileFd()), mount.target];
     case "remount-ro":
       return ["--remount-ro", mount.target];
   }

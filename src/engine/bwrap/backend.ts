@@ -31,7 +31,7 @@ export class BubblewrapBackend implements SandboxBackend {
   }
 
   launch(plan: SandboxPlan, options: LaunchOptions): LaunchedSandbox {
-    const fileCount = plan.mounts.filter((m) => m.kind === "file").length;
+    const fileCount = plan.mounts.filter((m) => m.kind === "file" || m.kind === "data").length;
     const blocking = options.beforeStart !== undefined;
     const argsFd = FIRST_EXTRA_FD;
     const seccompFd = FIRST_EXTRA_FD + 1;
@@ -75,7 +75,7 @@ export class BubblewrapBackend implements SandboxBackend {
     writeAndClose(pipeAt(seccompFd), this.#seccomp);
     let fileMount = 0;
     for (const mount of plan.mounts) {
-      if (mount.kind === "file") writeAndClose(pipeAt(firstFileFd + fileMount++), Buffer.from(mount.content));
+      if (mount.kind === "file" || mount.kind === "data") writeAndClose(pipeAt(firstFileFd + fileMount++), Buffer.from(mount.content));
     }
 
     let resolvePid: (pid: number | undefined) => void = () => {};

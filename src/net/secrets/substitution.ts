@@ -45,11 +45,12 @@ export class ReplacingStream extends Transform {
 }
 
 /** Replaces in a complete buffer (headers, small bodies). */
-export function replaceInBuffer(data: Buffer, replacements: readonly Replacement[]): { output: Buffer; count: number } {
-  const counts = replacements.map(() => 0);
-  const longest = Math.max(0, ...replacements.map((r) => r.from.length));
-  const { output } = replaceAll(data, replacements.filter((r) => r.from.length > 0), longest, counts, true);
-  return { output, count: counts.reduce((a, b) => a + b, 0) };
+export function replaceInBuffer(data: Buffer, replacements: readonly Replacement[]): { output: Buffer; count: number; counts: number[] } {
+  const usable = replacements.filter((r) => r.from.length > 0);
+  const counts = usable.map(() => 0);
+  const longest = Math.max(0, ...usable.map((r) => r.from.length));
+  const { output } = replaceAll(data, usable, longest, counts, true);
+  return { output, count: counts.reduce((a, b) => a + b, 0), counts };
 }
 
 function replaceAll(

@@ -1,0 +1,50 @@
+import type { Mount } from "../../engine/plan.js";
+import type { NetGrant } from "../../policy/net-grant.js";
+import type { AuthorizedTarget, TunnelHandler } from "../tunnel.js";
+import { SandboxCertificateAuthority } from "../tls/certificate-authority.js";
+import { secretInterceptor, type SecretEvent } from "./intercept.js";
+import { resolveSecrets } from "./resolve-secrets.js";
+import type { SecretGrant } from "./secret-grant.js";
+import { hostTrustStore, sandboxTrust } from "./trust.js";
+
+/** What the engine adds to one sandbox for its secrets. */
+export interface SandboxSecrets {
+  /** NAME=placeholder for each secret, and the CA trust variables. */
+  env: Map<string, string>;
+  /** The sandbox CA, bound into the standard trust places. */
+  mounts: Mount[];
+  /** For the egress proxy: intercept tunnels to hosts that carry a secret. */
+  tunnelFor: (target: AuthorizedTarget) => TunnelHandler | undefined;
+  /** Reports a placeholder smuggled in a destination's name (DNS-style exfiltration). */
+  inspectDestination(host: string): void;
+}
+
+/**
+ * Prepares a sandbox's secrets: values read and checked before anything runs,
+ * a placeholder per secret, a CA minted for this sandbox (in memory, signing
+ * only for the secrets' hosts), and the interceptor that puts the real values
+ * on the wire for those hosts only.
+ */
+export async function prepareSandboxSecrets(
+  grants: readonly SecretGrant[],
+  hostEnv: NodeJS.ProcessEnv,
+  netGrants: readonly NetGrant[],
+  onEvent: ((event: SecretEvent) => void) | undefined,
+): Promise<SandboxSecrets> {
+  const secrets = resolveSecrets(grants, hostEnv, netGrants);
+  const ca = await SandboxCertificateAuthority.create([...new Set(secrets.flatMap((s) => s.hosts))]);
+  const trust = sandboxTrust(ca.certificatePem);
+  const env = new Map(trust.env);
+  for (const secret of secrets) env.set(secret.name, secret.placeholder);
+  return {
+    env,
+    mounts: trust.mounts,
+    tunnelFor: secretInterceptor({ ca, secrets, upstreamCa: hostTrustStore(), onEvent }),
+    inspectDestination: (host) => {
+      const lower = host.toLowerCase();
+      for (const secret of secrets) {
+        if (lower.includes(secret.placeholder.toLowerCase())) onEvent?.({ type: "secret-exfiltration", name: secret.name, host, where: "host name" });
+      }
+    },
+  };
+}
