@@ -32,7 +32,11 @@ export async function prepareSandboxSecrets(
   onEvent: ((event: SecretEvent) => void) | undefined,
 ): Promise<SandboxSecrets> {
   const secrets = resolveSecrets(grants, hostEnv, netGrants);
-  const ca = await SandboxCertificateAuthority.create([...new Set(secrets.flatMap((s) => s.hosts))]);
+  const hosts = [...new Set(secrets.flatMap((s) => s.hosts))];
+  const ca = await SandboxCertificateAuthority.create(hosts);
+  // The hosts are known now: mint their certificates while the sandbox
+  // starts, so no request waits for one. (Failures surface on first use.)
+  for (const host of hosts) ca.contextFor(host).catch(() => {});
   const trust = sandboxTrust(ca.certificatePem);
   const env = new Map(trust.env);
   for (const secret of secrets) env.set(secret.name, secret.placeholder);
