@@ -1,4 +1,7 @@
 import { benchEngine } from "./engine.js";
+import { benchInstall } from "./install.js";
+import { benchNet } from "./net.js";
+import { benchSecrets } from "./secrets.js";
 import type { Figure } from "./stats.js";
 
 /**
@@ -7,6 +10,9 @@ import type { Figure } from "./stats.js";
  */
 const GROUPS: Record<string, () => Promise<Figure[]>> = {
   engine: () => benchEngine(),
+  net: () => benchNet(),
+  secrets: () => benchSecrets(),
+  install: () => benchInstall(),
 };
 
 async function main(): Promise<void> {

@@ -87,7 +87,7 @@ function packagePolicies(section: unknown, file: string): Map<string, PackagePol
   if (!isRecord(section)) throw policyError(file, "cordon", "is not an object", `Write it as "cordon": { "packages": { "<package>": { … } } }.`);
   const packages = own(section, "packages");
   if (packages === undefined) return result;
-  if (!isRecord(packages)) throw policyError(file, "cordon.packages", "is not an object", `Write it as "packages": { "esbuild": { "net": ["registry.npmjs.org"] } }.`);
+  if (!isRecord(packages)) throw policyError(file, "cordon.packages", "is not an object", `Write it as "packages": { "esbuild": { "net": ["downloads.example.com"] } }.`);
   for (const [name, entry] of Object.entries(packages)) {
     const key = `cordon.packages[${JSON.stringify(name)}]`;
     if (!isPackageName(name)) throw policyError(file, key, "is not a package name", `Use the registered name, e.g. "esbuild" or "@swc/core", without a version.`);
@@ -157,7 +157,7 @@ function stringList(value: unknown, file: string, key: string): string[] {
   if (value === undefined) return [];
   const list = typeof value === "string" ? [value] : value;
   if (!Array.isArray(list) || list.some((item) => typeof item !== "string" || item === "" || item.includes("\0"))) {
-    throw policyError(file, key, "is not a list of non-empty strings", `Write a list, e.g. ${JSON.stringify(key.endsWith(".net") ? ["registry.npmjs.org"] : key.endsWith(".env") ? ["MY_BUILD_FLAG"] : ["build"])}.`);
+    throw policyError(file, key, "is not a list of non-empty strings", `Write a list, e.g. ${JSON.stringify(key.endsWith(".net") ? ["downloads.example.com"] : key.endsWith(".env") ? ["MY_BUILD_FLAG"] : ["build"])}.`);
   }
   return list as string[];
 }

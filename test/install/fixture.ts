@@ -21,7 +21,7 @@ export interface FixtureProject {
 
 export function registryUrl(name: string, version: string): string {
   const base = name.startsWith("@") ? name.split("/")[1] : name;
-  return `https://registry.npmjs.org/${name}/-/${base}-${version}.tgz`;
+  return `https://registry.example/${name}/-/${base}-${version}.tgz`;
 }
 
 export async function tempDir(prefix = "cordon-install-"): Promise<string> {

@@ -18,7 +18,7 @@ function input(overrides: Partial<LifecycleEnvInput> = {}): LifecycleEnvInput {
     script: "node install.js",
     name: "b",
     version: "1.2.3",
-    resolved: "https://registry.npmjs.org/b/-/b-1.2.3.tgz",
+    resolved: "https://registry.example/b/-/b-1.2.3.tgz",
     integrity: "sha512-x",
     manifest: manifestFrom({ name: "b", version: "1.2.3", config: { port: 8080, nested: { x: true } }, engines: { node: ">=18" }, bin: "cli.js" }, "b"),
     npm: NPM,
@@ -45,7 +45,7 @@ test("lifecycle env: npm's variables, lockfile identity, PATH with each node_mod
 
 test("lifecycle env never carries credentials, whatever the npm config holds", () => {
   const env = lifecycleEnv(input({
-    config: { "//registry.npmjs.org/:_authToken": "secret", _auth: "secret", "_authToken": "secret", nodedir: "/opt/node", "https-proxy": "http://u:p@proxy", registry: "https://r", python: "/usr/bin/python3", "NPM_TOKEN": "secret" },
+    config: { "//registry.example/:_authToken": "secret", _auth: "secret", "_authToken": "secret", nodedir: "/opt/node", "https-proxy": "http://u:p@proxy", registry: "https://r", python: "/usr/bin/python3", "NPM_TOKEN": "secret" },
   }));
   assert.equal(env.npm_config_nodedir, "/opt/node");
   assert.equal(env.npm_config_python, "/usr/bin/python3");

@@ -28,7 +28,7 @@ test("approve writes allowScripts, a pin and grants, keeping the rest of package
   const file = path.join(dir, "package.json");
   const original = JSON.stringify({ name: "p", version: "1.0.0", scripts: { test: "x" }, dependencies: { esbuild: "*" } }, null, "\t") + "\n";
   await fs.writeFile(file, original);
-  const edit = await approvePackages(dir, ["esbuild"], await inventoryInstallScripts(dir), { grants: { net: ["registry.npmjs.org"], timeout: "2m" } });
+  const edit = await approvePackages(dir, ["esbuild"], await inventoryInstallScripts(dir), { grants: { net: ["registry.example"], timeout: "2m" } });
   assert.equal(edit.changed, true);
   assert.ok(edit.summary.includes('allowScripts["esbuild"]: true'));
   const text = await fs.readFile(file, "utf8");
@@ -36,7 +36,7 @@ test("approve writes allowScripts, a pin and grants, keeping the rest of package
   assert.ok(text.endsWith("}\n"));
   const data = JSON.parse(text);
   assert.deepEqual(data.allowScripts, { esbuild: true });
-  assert.deepEqual(data.cordon.packages.esbuild.net, ["registry.npmjs.org"]);
+  assert.deepEqual(data.cordon.packages.esbuild.net, ["registry.example"]);
   assert.equal(data.cordon.packages.esbuild.pins.length, 1);
   assert.equal(data.cordon.packages.esbuild.pins[0].version, "0.25.9");
   assert.deepEqual(Object.keys(data.cordon.packages.esbuild.pins[0].files), ["install.js"]);

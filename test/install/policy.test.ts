@@ -69,7 +69,7 @@ test("a new version whose install code is byte-identical to the pin stays approv
   const dir = await tempDir();
   await writeProject(dir, { packages: { "node_modules/esbuild": scripted("esbuild", "0.25.9", "line one\nline two\n") } });
   const store = new InstallCodeStore(dir);
-  await approvePackages(dir, ["esbuild"], await inventoryInstallScripts(dir), { store, grants: { net: ["registry.npmjs.org"] } });
+  await approvePackages(dir, ["esbuild"], await inventoryInstallScripts(dir), { store, grants: { net: ["registry.example"] } });
   const policyText = await fs.readFile(path.join(dir, "package.json"), "utf8");
 
   // Same install code, new version: approved by the pin.
@@ -152,7 +152,7 @@ test("a malformed package.json stops the check before any package is read", asyn
 test("an approved package's sandbox: own folder writable, project dependencies read-only, granted hosts only, limits set", async () => {
   const dir = await tempDir();
   await writeProject(dir, {
-    root: { allowScripts: { esbuild: true }, cordon: { packages: { esbuild: { net: ["registry.npmjs.org"], write: ["bin"], env: ["ESBUILD_BINARY_PATH"], timeout: "2m" } } } },
+    root: { allowScripts: { esbuild: true }, cordon: { packages: { esbuild: { net: ["registry.example"], write: ["bin"], env: ["ESBUILD_BINARY_PATH"], timeout: "2m" } } } },
     packages: { "node_modules/esbuild": scripted("esbuild", "0.25.9") },
   });
   const check = await checkInstallScripts(dir);
@@ -168,7 +168,7 @@ test("an approved package's sandbox: own folder writable, project dependencies r
   const pkgDir = path.join(dir, "node_modules/esbuild");
   assert.deepEqual(permissions.allowWrite, [pkgDir, "/cache/node-gyp", path.join(pkgDir, "bin")]);
   assert.deepEqual(permissions.allowRead, [path.join(dir, "node_modules"), path.join(dir, "package.json"), path.join(dir, "package-lock.json")]);
-  assert.deepEqual(permissions.allowNet, ["registry.npmjs.org"]);
+  assert.deepEqual(permissions.allowNet, ["registry.example"]);
   assert.deepEqual(permissions.allowEnv, ["ESBUILD_BINARY_PATH"]);
   assert.equal(permissions.timeout, "2m");
   assert.equal(permissions.memory, "4g");
