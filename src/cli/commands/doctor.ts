@@ -31,7 +31,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   if (!userns.ok) return print(checks);
 
   const arch = seccompArchFor(process.arch);
-  const probe = await run("/bin/sh", ["-c", "cat /proc/self/status; ls /sys/class/net 2>/dev/null || cat /proc/net/dev"], {});
+  const probe = await run("/bin/sh", ["-c", "cat /proc/self/status; echo INTERFACES; tail -n +3 /proc/net/dev | cut -d: -f1"], {});
   const status = probe.stdout.toString();
   const field = (name: string): string => new RegExp(`^${name}:\\s*(.*)$`, "m").exec(status)?.[1]?.trim() ?? "?";
   checks.push({ ok: field("CapEff") === "0000000000000000", what: "capabilities", detail: `effective set ${field("CapEff")} (all dropped)` });
@@ -41,8 +41,13 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     what: "seccomp filter",
     detail: `mode ${field("Seccomp")} (2 = filter), ${DENIED_SYSCALLS.length} calls denied on ${arch?.name ?? process.arch}`,
   });
-  const interfaces = status.includes("lo") ? "loopback only" : "?";
-  checks.push({ ok: true, what: "namespaces", detail: `user, pid, ipc, uts, mount, net (${interfaces}), cgroup; new session; die-with-parent` });
+  const interfaces = (status.split("INTERFACES\n")[1] ?? "").split("\n").map((l) => l.trim()).filter(Boolean);
+  const loopbackOnly = interfaces.length === 1 && interfaces[0] === "lo";
+  checks.push({
+    ok: loopbackOnly,
+    what: "namespaces",
+    detail: `user, pid, ipc, uts, mount, net (${loopbackOnly ? "loopback only" : `interfaces: ${interfaces.join(", ") || "none"}`}), cgroup; new session; die-with-parent`,
+  });
   const cgroups = probeCgroups();
   checks.push(
     cgroups.layout
