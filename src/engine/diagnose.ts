@@ -53,3 +53,8 @@ export function explainStartFailure(): string {
   if (!check.ok) return `User namespaces are not available (${check.detail}). ${check.fix ?? ""} Run 'cordon doctor' for details.`;
   return "Run 'cordon doctor' to see which isolation features work on this machine.";
 }
+
+/** `bubblewrap 0.8.0`, as the installed binary reports itself. */
+export function bwrapVersion(bwrap: string): string {
+  return spawnSync(bwrap, ["--version"], { encoding: "utf8", env: {} }).stdout.trim();
+}

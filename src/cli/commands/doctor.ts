@@ -1,7 +1,6 @@
-import { spawnSync } from "node:child_process";
 import { run } from "../../engine/run.js";
 import { findOnHostPath } from "../../engine/bwrap/locate.js";
-import { checkUserNamespaces } from "../../engine/diagnose.js";
+import { bwrapVersion, checkUserNamespaces } from "../../engine/diagnose.js";
 import { probeCgroups } from "../../engine/limits/cgroup.js";
 import { DENIED_SYSCALLS } from "../../engine/seccomp/filter.js";
 import { seccompArchFor } from "../../engine/seccomp/syscalls.js";
@@ -24,7 +23,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     checks.push({ ok: false, what: "bubblewrap", detail: "not installed: sudo apt-get install -y bubblewrap" });
     return print(checks);
   }
-  const version = spawnSync(bwrap, ["--version"], { encoding: "utf8" }).stdout.trim();
+  const version = bwrapVersion(bwrap);
   checks.push({ ok: true, what: "bubblewrap", detail: `${version} at ${bwrap}` });
   const userns = checkUserNamespaces(bwrap);
   checks.push({ ok: userns.ok, what: "user namespaces", detail: userns.ok ? userns.detail : `${userns.detail}. Fix: ${userns.fix}` });
