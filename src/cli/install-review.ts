@@ -12,9 +12,10 @@ import { paint, sanitizeForTerminal } from "./terminal.js";
  * allowed to touch; the answer goes into the policy. Everything shown that
  * came from the package is sanitized first.
  */
-export function terminalReview(): ((request: ReviewRequest) => Promise<ReviewAnswer>) | undefined {
+export function terminalReview(): { review: (request: ReviewRequest) => Promise<ReviewAnswer>; close: () => void } | undefined {
   if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
-  return async ({ decision, store }) => {
+  const answers = new TerminalLines();
+  const review = async ({ decision, store }: ReviewRequest): Promise<ReviewAnswer> => {
     const pkg = decision.package;
     const out: string[] = [];
     const clean = (text: string): string => sanitizeForTerminal(text);
@@ -37,8 +38,9 @@ export function terminalReview(): ((request: ReviewRequest) => Promise<ReviewAns
       "  (cordon approve NAME --allow-net=HOST); 10 minutes and 4 GiB at most.",
     );
     process.stderr.write(`${out.join("\n")}\n`);
-    return ask(`  Approve? [y]es, [n]o (deny, remember it), [s]kip this time > `);
+    return answers.ask(`  Approve? [y]es, [n]o (deny, remember it), [s]kip this time > `);
   };
+  return { review, close: () => answers.close() };
 }
 
 function describeTarget(target: ScriptTarget, clean: (t: string) => string): string {
@@ -51,26 +53,43 @@ function describeTarget(target: ScriptTarget, clean: (t: string) => string): str
   }
 }
 
-async function ask(question: string): Promise<ReviewAnswer> {
-  const tty = fs.createReadStream("/dev/tty");
-  const lines = readline.createInterface({ input: tty, terminal: false });
-  let closed = false;
-  lines.once("close", () => (closed = true));
-  try {
+/**
+ * Lines typed on the controlling terminal, read by one reader for the whole
+ * session: a reader per question would lose answers typed ahead.
+ */
+class TerminalLines {
+  readonly #lines: string[] = [];
+  readonly #waiting: ((line: string | undefined) => void)[] = [];
+  #closed = false;
+  readonly #tty = fs.createReadStream("/dev/tty");
+  readonly #reader = readline.createInterface({ input: this.#tty, terminal: false });
+
+  constructor() {
+    this.#reader.on("line", (line) => {
+      const waiter = this.#waiting.shift();
+      if (waiter) waiter(line);
+      else this.#lines.push(line);
+    });
+    this.#reader.on("close", () => {
+      this.#closed = true;
+      for (const waiter of this.#waiting.splice(0)) waiter(undefined);
+    });
+  }
+
+  async ask(question: string): Promise<ReviewAnswer> {
     for (;;) {
       process.stderr.write(question);
-      const answer = await new Promise<string | undefined>((resolve) => {
-        lines.once("line", resolve);
-        lines.once("close", () => resolve(undefined));
-      });
-      if (answer === undefined || closed) return "skip";
-      const text = answer.trim().toLowerCase();
+      const line = this.#lines.shift() ?? (this.#closed ? undefined : await new Promise<string | undefined>((resolve) => this.#waiting.push(resolve)));
+      if (line === undefined) return "skip";
+      const text = line.trim().toLowerCase();
       if (text === "y" || text === "yes") return "approve";
       if (text === "n" || text === "no") return "deny";
       if (text === "s" || text === "skip" || text === "") return "skip";
     }
-  } finally {
-    lines.close();
-    tty.destroy();
+  }
+
+  close(): void {
+    this.#reader.close();
+    this.#tty.destroy();
   }
 }

@@ -30,16 +30,20 @@ export function installCommandFor(command: "install" | "ci") {
     if (command === "ci" && positionals.length > 0) {
       throw new ConfigError("cordon ci installs exactly the lockfile; it takes no package names.", { hint: "Use cordon install NAME to add a package." });
     }
-    const review = terminalReview();
-    await installProject({
-      projectDir: process.cwd(),
-      command,
-      packages: positionals,
-      review,
-      skipUnknown: values["skip-unknown"] ?? false,
-      projectScripts: !values["no-project-scripts"],
-      onProgress: printProgress,
-    });
+    const terminal = terminalReview();
+    try {
+      await installProject({
+        projectDir: process.cwd(),
+        command,
+        packages: positionals,
+        review: terminal?.review,
+        skipUnknown: values["skip-unknown"] ?? false,
+        projectScripts: !values["no-project-scripts"],
+        onProgress: printProgress,
+      });
+    } finally {
+      terminal?.close();
+    }
     say(`  ${paint("green", "✔")} done; decisions and script runs are in .cordon/audit.jsonl (cordon audit)`);
     return 0;
   };
