@@ -1,9 +1,8 @@
-import fs from "node:fs";
-import readline from "node:readline";
 import { diffChangedInstallCode } from "../install/check.js";
 import type { ReviewAnswer, ReviewRequest } from "../install/install.js";
 import { displayId } from "../install/package-identity.js";
 import type { ScriptTarget } from "../install/lifecycle-script.js";
+import { TerminalLines } from "./terminal-lines.js";
 import { paint, sanitizeForTerminal } from "./terminal.js";
 
 /**
@@ -14,7 +13,8 @@ import { paint, sanitizeForTerminal } from "./terminal.js";
  */
 export function terminalReview(): { review: (request: ReviewRequest) => Promise<ReviewAnswer>; close: () => void } | undefined {
   if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
-  const answers = new TerminalLines();
+  const answers = TerminalLines.open();
+  if (!answers) return undefined;
   const review = async ({ decision, store }: ReviewRequest): Promise<ReviewAnswer> => {
     const pkg = decision.package;
     const out: string[] = [];
@@ -38,7 +38,13 @@ export function terminalReview(): { review: (request: ReviewRequest) => Promise<
       "  (cordon approve NAME --allow-net=HOST); 10 minutes and 4 GiB at most.",
     );
     process.stderr.write(`${out.join("\n")}\n`);
-    return answers.ask(`  Approve? [y]es, [n]o (deny, remember it), [s]kip this time > `);
+    return answers.ask(`  Approve? [y]es, [n]o (deny, remember it), [s]kip this time > `, (text) => {
+      const answer = text.toLowerCase();
+      if (answer === "y" || answer === "yes") return "approve";
+      if (answer === "n" || answer === "no") return "deny";
+      if (answer === "s" || answer === "skip" || answer === "") return "skip";
+      return undefined;
+    }, "skip");
   };
   return { review, close: () => answers.close() };
 }
@@ -50,46 +56,5 @@ function describeTarget(target: ScriptTarget, clean: (t: string) => string): str
     case "bin": return `${clean(target.name)} from ${clean(target.providedBy ?? "a .bin folder")}`;
     case "tool": return `${clean(target.name)} (npm's own)`;
     case "unresolved": return `${clean(target.word)} (not resolved: ${clean(target.reason)})`;
-  }
-}
-
-/**
- * Lines typed on the controlling terminal, read by one reader for the whole
- * session: a reader per question would lose answers typed ahead.
- */
-class TerminalLines {
-  readonly #lines: string[] = [];
-  readonly #waiting: ((line: string | undefined) => void)[] = [];
-  #closed = false;
-  readonly #tty = fs.createReadStream("/dev/tty");
-  readonly #reader = readline.createInterface({ input: this.#tty, terminal: false });
-
-  constructor() {
-    this.#reader.on("line", (line) => {
-      const waiter = this.#waiting.shift();
-      if (waiter) waiter(line);
-      else this.#lines.push(line);
-    });
-    this.#reader.on("close", () => {
-      this.#closed = true;
-      for (const waiter of this.#waiting.splice(0)) waiter(undefined);
-    });
-  }
-
-  async ask(question: string): Promise<ReviewAnswer> {
-    for (;;) {
-      process.stderr.write(question);
-      const line = this.#lines.shift() ?? (this.#closed ? undefined : await new Promise<string | undefined>((resolve) => this.#waiting.push(resolve)));
-      if (line === undefined) return "skip";
-      const text = line.trim().toLowerCase();
-      if (text === "y" || text === "yes") return "approve";
-      if (text === "n" || text === "no") return "deny";
-      if (text === "s" || text === "skip" || text === "") return "skip";
-    }
-  }
-
-  close(): void {
-    this.#reader.close();
-    this.#tty.destroy();
   }
 }

@@ -99,6 +99,31 @@ describe("cordon run (CLI)", () => {
     }
   });
 
+  test("--prompt asks on the terminal, and the answer decides", { skip: !fs.existsSync("/usr/bin/script") && "needs script(1)" }, async () => {
+    const server = http.createServer((req, res) => res.end(`served ${req.url}`));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    const ask = (answer: string) =>
+      new Promise<string>((resolve) => {
+        const command = `${process.execPath} ${CLI} run --prompt --resolve=asked.test:127.0.0.1 --allow-net=other.test -- curl -s http://asked.test:${port}/asked`;
+        const child = spawn("script", ["-qec", command, "/dev/null"], { cwd: dir });
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => (out += d));
+        child.stdin.end(`${answer}\n`);
+        child.on("close", () => resolve(out));
+      });
+    try {
+      const allowed = await ask("y");
+      assert.match(allowed, /Allow\? \[y\/n\/A\]/);
+      assert.match(allowed, /served \/asked/);
+      const denied = await ask("n");
+      assert.doesNotMatch(denied, /served \/asked/);
+      assert.match(denied, /cordon: blocked asked\.test/);
+    } finally {
+      server.close();
+    }
+  });
+
   test("doctor reports what is enforced", () => {
     const { status, stdout } = cordon(["doctor"]);
     assert.equal(status, 0, stdout);

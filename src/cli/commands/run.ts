@@ -98,12 +98,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  let prompt: ReturnType<typeof terminalPrompt>;
   try {
     const capped = permissions.limits.outputBytes !== undefined;
     const blocked = new BlockedDestinations();
     const audit = values.audit === undefined ? undefined : fs.openSync(values.audit, "a");
-    const decide = values.prompt ? terminalPrompt() : undefined;
-    if (values.prompt && !decide) warn("--prompt needs a terminal; hosts no grant covers are refused.");
+    prompt = values.prompt ? terminalPrompt() : undefined;
+    if (values.prompt && !prompt) warn("--prompt needs a terminal; hosts no grant covers are refused.");
+    const decide = prompt?.decide;
     const result = await run(file, args, permissions, {
       secrets,
       onSecretEvent: (event) => {
@@ -141,6 +143,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (controller.signal.aborted) return process.exitCode as number;
     return result.exitCode;
   } finally {
+    prompt?.close();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
