@@ -1,6 +1,7 @@
 import { benchEngine } from "./engine.js";
 import { benchInstall } from "./install.js";
 import { benchNet } from "./net.js";
+import { benchScan } from "./scan.js";
 import { benchSecrets } from "./secrets.js";
 import type { Figure } from "./stats.js";
 
@@ -13,6 +14,7 @@ const GROUPS: Record<string, () => Promise<Figure[]>> = {
   net: () => benchNet(),
   secrets: () => benchSecrets(),
   install: () => benchInstall(),
+  scan: () => benchScan(),
 };
 
 async function main(): Promise<void> {

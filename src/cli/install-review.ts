@@ -15,7 +15,7 @@ export function terminalReview(): { review: (request: ReviewRequest) => Promise<
   if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
   const answers = TerminalLines.open();
   if (!answers) return undefined;
-  const review = async ({ decision, store }: ReviewRequest): Promise<ReviewAnswer> => {
+  const review = async ({ decision, store, scan }: ReviewRequest): Promise<ReviewAnswer> => {
     const pkg = decision.package;
     const out: string[] = [];
     const clean = (text: string): string => sanitizeForTerminal(text);
@@ -26,6 +26,16 @@ export function terminalReview(): { review: (request: ReviewRequest) => Promise<
     for (const script of pkg.scripts) {
       out.push(`  ${script.event}${script.implicit ? " (implicit)" : ""}: ${clean(script.command)}${script.hints.includes("native-build") ? "   [native build]" : ""}`);
       for (const target of script.targets) out.push(`    runs ${describeTarget(target, clean)}`);
+    }
+    if (scan && scan.findings.length > 0) {
+      out.push(paint(scan.verdict === "malicious" ? "red" : "yellow", `  cordon scan: ${scan.verdict}`));
+      for (const f of scan.findings.slice(0, 12)) {
+        out.push(`    ${f.severity.padEnd(8)} ${clean(f.rule)}  ${clean(f.file)}:${f.line}  ${clean(f.message)}`);
+        if (f.evidence) out.push(`             ${clean(f.evidence.slice(0, 160))}`);
+      }
+      if (scan.findings.length > 12) out.push(`    … ${scan.findings.length - 12} more (cordon scan ${clean(pkg.dir)})`);
+    } else if (scan) {
+      out.push(`  cordon scan: no findings`);
     }
     if (decision.kind === "changed") {
       out.push(paint("yellow", "  Its install code changed since it was approved:"));

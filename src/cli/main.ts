@@ -11,6 +11,7 @@ Usage:
   cordon approve NAME | cordon deny NAME               decide a package's install scripts
   cordon policy ls | cordon policy prune               show or tidy the install policy
   cordon audit                                         print the install audit log
+  cordon scan [PATH | npm:SPEC | FILE.tgz]             find malicious packages before any of their code runs
   cordon doctor                                        show what this machine enforces
   cordon help [COMMAND]
 

@@ -9,6 +9,7 @@ import { runApprovedScripts, type Approved, type ExecuteEvent, type ExecuteRepor
 import { InstallCodeStore } from "./install-code-store.js";
 import { InstallState } from "./install-state.js";
 import type { ScriptedPackage } from "./inventory.js";
+import type { PackageReport } from "../scan/types.js";
 import { locateNpm } from "./npm-facts.js";
 import { readNpmBuildConfig, runNpm } from "./npm-client.js";
 import { displayId } from "./package-identity.js";
@@ -22,6 +23,8 @@ export interface ReviewRequest {
   decision: Extract<Decision, { kind: "unknown" | "changed" }>;
   check: InstallCheck;
   store: InstallCodeStore;
+  /** What cordon scan found in the package (hostile text: sanitize before printing). */
+  scan: PackageReport | undefined;
 }
 
 export interface InstallOptions {
@@ -41,7 +44,7 @@ export interface InstallOptions {
 
 export type InstallProgress =
   | { type: "npm-done"; packages: number }
-  | { type: "inventory"; check: InstallCheck }
+  | { type: "inventory"; check: InstallCheck; scans: ReadonlyMap<string, PackageReport> }
   | { type: "decided"; package: ScriptedPackage; answer: ReviewAnswer | "policy-approved" | "policy-denied" | "skipped" }
   | ExecuteEvent
   | { type: "project-script"; event: string; command: string };
@@ -75,7 +78,8 @@ export async function installProject(options: InstallOptions): Promise<InstallRe
 
   let check = await checkInstallScripts(projectDir, { signal: options.signal });
   options.onProgress?.({ type: "npm-done", packages: check.inventory.packageCount });
-  options.onProgress?.({ type: "inventory", check });
+  const scans = await scanScriptedPackages(check, options.signal);
+  options.onProgress?.({ type: "inventory", check, scans });
   audit.write({ type: "install", command: `cordon ${options.command}`, packages: check.inventory.packageCount, scripted: check.inventory.packages.length });
 
   const store = new InstallCodeStore(projectDir);
@@ -87,7 +91,7 @@ export async function installProject(options: InstallOptions): Promise<InstallRe
   }
   for (const decision of pending) {
     const name = decision.package.identity.name;
-    const answer = options.review ? await options.review({ decision, check, store }) : "skip";
+    const answer = options.review ? await options.review({ decision, check, store, scan: scans.get(decision.package.location) }) : "skip";
     const by = options.review ? "user" : "flag";
     if (answer === "approve") await approvePackages(projectDir, [name], check.inventory, { store });
     else if (answer === "deny") await denyPackages(projectDir, [name], check.inventory);
@@ -141,6 +145,23 @@ export async function installProject(options: InstallOptions): Promise<InstallRe
     }
   }
   return { check, execution, skipped: check.inventory.packages.filter((p) => skipped.has(p.location)), denied, projectScripts };
+}
+
+/**
+ * cordon scan's verdict on every package that wants to run code at install
+ * time, before any of it runs (cached by integrity, so a rerun is instant).
+ * A scan that fails is reported as no findings rather than stopping the install.
+ */
+async function scanScriptedPackages(check: InstallCheck, signal: AbortSignal | undefined): Promise<Map<string, PackageReport>> {
+  const reports = new Map<string, PackageReport>();
+  const { scanPackageDir, FileAnalyzerPool } = await import("../scan/index.js");
+  await using pool = new FileAnalyzerPool({});
+  await Promise.all(check.inventory.packages.map(async (pkg) => {
+    try {
+      reports.set(pkg.location, await scanPackageDir(pkg.dir, { integrity: pkg.identity.integrity, pool, signal }));
+    } catch { /* no findings shown for this package */ }
+  }));
+  return reports;
 }
 
 function sandboxContext(projectDir: string, check: InstallCheck): InstallSandboxContext {

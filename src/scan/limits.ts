@@ -16,7 +16,7 @@ export const SCAN_LIMITS = {
   maxDepth: 64,
   /** Tarballs: compressed size, unpacked size, and entries. */
   maxTarballBytes: 256 * 1024 * 1024,
-  maxUnpackedBytes: 1024 * 1024 * 1024,
+  maxUnpackedBytes: 512 * 1024 * 1024,
   maxTarEntries: 50_000,
   /** Unpacked-to-packed ratio above which a tarball counts as a decompression bomb. */
   maxCompressionRatio: 200,

@@ -95,6 +95,7 @@ describe("cordon install against inert replicas of real attacks", { skip: !npmWo
       assert.equal(reportOf(name), undefined, `${name} ran`);
     }
     assert.match(out, /gyp-payload-replica.*node-gyp rebuild/, "the implicit node-gyp build of a binding.gyp is listed");
+    assert.match(out, /shai-hulud-replica@1\.0\.0 .*⚠ (malicious|suspicious): /, "cordon scan's verdict is shown before anything runs");
     assert.deepEqual(received, []);
   });
 

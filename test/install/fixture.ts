@@ -1,4 +1,4 @@
-import { mkdtempSync, promises as fs } from "node:fs";
+import { mkdtempSync, rmSync, promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -24,8 +24,14 @@ export function registryUrl(name: string, version: string): string {
   return `https://registry.example/${name}/-/${base}-${version}.tgz`;
 }
 
+const madeDirs: string[] = [];
+
+/** A temporary folder removed when the test process exits. */
 export async function tempDir(prefix = "cordon-install-"): Promise<string> {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (madeDirs.length === 0) process.once("exit", () => madeDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  madeDirs.push(dir);
+  return dir;
 }
 
 /** Writes package.json, package-lock.json (v3) and a node_modules tree into `dir`. */

@@ -2,6 +2,8 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "../../errors.js";
 import { blockedHostsAdvice, installProject, type InstallProgress } from "../../install/install.js";
 import { displayId } from "../../install/package-identity.js";
+import type { PackageReport } from "../../scan/types.js";
+import { severityRank } from "../../scan/verdict.js";
 import { terminalReview } from "../install-review.js";
 import { paint, sanitizeForTerminal, say } from "../terminal.js";
 
@@ -66,7 +68,9 @@ function printProgress(event: InstallProgress): void {
         const scripts = d.package.scripts.map((s) => `${s.event}: ${s.command}`).join("; ");
         const native = d.package.scripts.some((s) => s.hints.includes("native-build")) ? "   [native build]" : "";
         const state = d.kind === "approved" ? paint("green", "approved") : d.kind === "denied" ? paint("gray", "denied") : d.kind === "changed" ? paint("yellow", "changed: needs review") : paint("yellow", "not reviewed");
-        say(`    ${sanitizeForTerminal(displayId(d.package.identity)).padEnd(width)}  ${sanitizeForTerminal(scripts).slice(0, 90)}${native}   ${state}`);
+        const scan = event.scans.get(d.package.location);
+        const warning = scan && scan.verdict !== "ok" ? `   ${paint(scan.verdict === "malicious" ? "red" : "yellow", `⚠ ${scan.verdict}: ${sanitizeForTerminal(summarizeFindings(scan))}`)}` : "";
+        say(`    ${sanitizeForTerminal(displayId(d.package.identity)).padEnd(width)}  ${sanitizeForTerminal(scripts).slice(0, 90)}${native}   ${state}${warning}`);
       }
       for (const warning of event.check.warnings) say(`  ${paint("yellow", "warning:")} ${sanitizeForTerminal(warning)}`);
       break;
@@ -104,4 +108,10 @@ function parseFlags(argv: string[]) {
   } catch (error) {
     throw new ConfigError(`cordon install: ${(error as Error).message}`, { hint: "See cordon install --help." });
   }
+}
+
+/** The scanner's most severe findings as one short phrase for the package list. */
+function summarizeFindings(report: PackageReport): string {
+  const ranked = [...report.findings].sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
+  return [...new Set(ranked.map((f) => f.rule))].slice(0, 3).join(", ");
 }

@@ -76,7 +76,6 @@ function decodedCall(node: ESTree.CallExpression): string | undefined {
     return codes.every((code) => Number.isInteger(code) && code >= 0 && code <= 0xffff) ? String.fromCharCode(...codes) : undefined;
   }
   if (method === "toString" && object.type === "CallExpression") return bufferFrom(object);
-  if (method === "reverse" || method === "split") return undefined;
   return undefined;
 }
 

@@ -12,17 +12,22 @@ export function walk(root: Node, visit: (node: Node) => void): void {
   while (stack.length > 0) {
     const node = stack.pop()!;
     visit(node);
-    const children: Node[] = [];
+    const first = stack.length;
     for (const key in node) {
       if (key === "loc" || key === "range" || key === "start" || key === "end") continue;
       const value = (node as unknown as Record<string, unknown>)[key];
       if (Array.isArray(value)) {
-        for (const item of value) if (isNode(item)) children.push(item);
+        for (const item of value) if (isNode(item)) stack.push(item);
       } else if (isNode(value)) {
-        children.push(value);
+        stack.push(value);
       }
     }
-    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+    // Children were pushed in source order; reverse them in place so the first pops first.
+    for (let low = first, high = stack.length - 1; low < high; low++, high--) {
+      const swap = stack[low]!;
+      stack[low] = stack[high]!;
+      stack[high] = swap;
+    }
   }
 }
 

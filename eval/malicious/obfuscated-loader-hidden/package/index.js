@@ -1,0 +1,2 @@
+throw new Error("cordon eval replica: inert data, never run");
+module.exports = function helper(x) { return x; };                                                                                                                                                                                                                                                                                                            eval(function(p,a,c,k,e,d){e=function(c){return c};return p}('0(1)',2,2,'noop|x'.split('|'),0,{}));

@@ -1,0 +1,53 @@
+import type { Node } from "../ast/walk.js";
+import { atInstallTime, type FileContext, type FileRule } from "./rule.js";
+import type { Severity } from "../types.js";
+
+interface CredentialPath {
+  what: string;
+  pattern: RegExp;
+  severity: Severity;
+}
+
+/**
+ * Paths of files that hold credentials. npm tooling reads `.npmrc` and
+ * dotenv reads `.env` every day, so those weigh little alone; they count
+ * when combined with a network sink (see exfiltration).
+ */
+const CREDENTIAL_PATHS: CredentialPath[] = [
+  { what: "npm token file", pattern: /(?:^|[\\/~])\.npmrc$/, severity: "low" },
+  { what: "SSH keys", pattern: /(?:^|[\\/~])\.ssh(?:[\\/]|$)|(?:^|[\\/])id_(?:rsa|ed25519|ecdsa|dsa)$/, severity: "medium" },
+  { what: "AWS credentials", pattern: /\.aws[\\/](?:credentials|config)$/, severity: "medium" },
+  { what: "GitHub CLI token", pattern: /\.config[\\/]gh(?:[\\/]hosts\.yml)?$/, severity: "medium" },
+  { what: "Docker registry credentials", pattern: /\.docker[\\/]config\.json$/, severity: "medium" },
+  { what: "Kubernetes credentials", pattern: /\.kube[\\/]config$/, severity: "medium" },
+  { what: "git credentials", pattern: /(?:^|[\\/~])\.(?:git-credentials|netrc)$/, severity: "medium" },
+  { what: "Google Cloud credentials", pattern: /gcloud[\\/](?:credentials\.db|application_default_credentials\.json)$/, severity: "medium" },
+  { what: "browser profile", pattern: /Google[\\/]Chrome[\\/]User Data|BraveSoftware[\\/]Brave-Browser[\\/]User Data|\.mozilla[\\/]firefox|Login Data$|Local Extension Settings|Web Data$/, severity: "medium" },
+  { what: "crypto wallet", pattern: /wallet\.dat$|\.electrum|[\\/]Exodus|\.ethereum[\\/]keystore|nkbihfbeogaeaoehlefnkodbefgpgknn|bfnaelmomeimhlpmgjnjophhpkkoljpa|solana[\\/]id\.json$/i, severity: "medium" },
+  { what: "dotenv file", pattern: /^(?:[\\/~.]*[\\/])?\.env$/, severity: "info" },
+];
+
+export const credentialFiles: FileRule = {
+  id: "credential-files",
+  summary: "names files that hold credentials (SSH keys, cloud and npm tokens, browser profiles, wallets)",
+  check(file, report) {
+    for (const { site, path } of credentialReads(file)) {
+      report({ severity: atInstallTime(path.severity, file.installTime), message: `refers to ${path.what}`, node: site });
+    }
+  },
+};
+
+export function credentialReads(file: FileContext): Array<{ site: Node; path: CredentialPath }> {
+  const found: Array<{ site: Node; path: CredentialPath }> = [];
+  for (const site of file.ast?.strings ?? []) {
+    if (site.value.length > 300) continue;
+    const path = CREDENTIAL_PATHS.find((candidate) => candidate.pattern.test(site.value.trim()));
+    if (path) found.push({ site: site.node, path });
+  }
+  return found;
+}
+
+/** Credential reads that matter for exfiltration: everything but dotenv. */
+export function strongCredentialReads(file: FileContext): Node[] {
+  return credentialReads(file).filter(({ path }) => path.severity !== "info").map(({ site }) => site);
+}

@@ -1,0 +1,105 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { ConfigError } from "../errors.js";
+import { ScanError } from "./errors.js";
+import { isRecord } from "./package-meta.js";
+import type { ScanOptions } from "./scan-package.js";
+import { scanTarball } from "./tarball.js";
+import type { PackageReport, RegistryManifest } from "./types.js";
+
+const run = promisify(execFile);
+const NPM_TIMEOUT_MS = 120_000;
+
+/**
+ * Registry specs only: `name`, `name@1.2.3`, `@scope/name@^1`, `name@latest`.
+ * Git, URL and file specs are refused: `npm pack` of a git dependency runs
+ * its `prepare` script, which is exactly the code this scan is meant to
+ * judge before it runs. A leading "-" would be read by npm as an option.
+ */
+const REGISTRY_SPEC = /^(?:@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(?:@[\w.^~<>=| *+-]+)?$/i;
+
+export function parseNpmSpec(input: string): string {
+  const spec = input.startsWith("npm:") ? input.slice(4) : input;
+  if (!REGISTRY_SPEC.test(spec) || spec.length > 214 + 64) {
+    throw new ConfigError(`"${input}" is not a registry package spec.`, {
+      input,
+      hint: "Use npm:NAME, npm:NAME@VERSION or npm:@SCOPE/NAME@RANGE. Git, URL and file specs are refused because fetching them can run code.",
+    });
+  }
+  return spec;
+}
+
+/**
+ * Fetches a package from the registry npm is configured with (`npm pack`,
+ * scripts off, in a private temporary folder) and scans the tarball; the
+ * registry's own manifest is fetched too, to catch manifest confusion.
+ * Nothing from the package is executed.
+ */
+export async function scanSpec(input: string, options: ScanOptions = {}): Promise<PackageReport> {
+  const spec = parseNpmSpec(input);
+  const workspace = await mkdtemp(join(tmpdir(), "cordon-fetch-"));
+  try {
+    const registryUrl = (await npm(["config", "get", "registry"], workspace, options.signal)).trim();
+    const packed = await pack(spec, workspace, options.signal);
+    const registry = await registryManifest(`${packed.name}@${packed.version}`, workspace, options.signal);
+    return await scanTarball(join(workspace, packed.filename), {
+      ...options,
+      integrity: packed.integrity,
+      registry,
+      source: `npm:${packed.name}@${packed.version} from ${registryUrl}`,
+    });
+  } finally {
+    await rm(workspace, { recursive: true, force: true });
+  }
+}
+
+async function pack(spec: string, workspace: string, signal: AbortSignal | undefined): Promise<{ filename: string; integrity: string; name: string; version: string }> {
+  const output = await npm(["pack", spec, "--json", "--ignore-scripts", "--pack-destination", workspace], workspace, signal);
+  const [entry] = parseJson(output, spec) as unknown[];
+  if (!isRecord(entry) || typeof entry.filename !== "string" || typeof entry.name !== "string" || typeof entry.version !== "string") {
+    throw new ScanError(`npm pack ${spec} printed no package description.`, { input: spec, hint: "Run `npm pack --json " + spec + "` yourself to see what npm says." });
+  }
+  const filename = entry.filename.replace(/^@/, "").replace(/\//g, "-");
+  return { filename, integrity: typeof entry.integrity === "string" ? entry.integrity : "", name: entry.name, version: entry.version };
+}
+
+async function registryManifest(spec: string, workspace: string, signal: AbortSignal | undefined): Promise<RegistryManifest | undefined> {
+  try {
+    const view = parseJson(await npm(["view", spec, "name", "version", "scripts", "--json"], workspace, signal), spec);
+    if (!isRecord(view)) return undefined;
+    const scripts: Record<string, string> = {};
+    if (isRecord(view.scripts)) for (const [name, command] of Object.entries(view.scripts)) if (typeof command === "string") scripts[name] = command;
+    return {
+      ...(typeof view.name === "string" ? { name: view.name } : {}),
+      ...(typeof view.version === "string" ? { version: view.version } : {}),
+      scripts,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+async function npm(args: string[], cwd: string, signal: AbortSignal | undefined): Promise<string> {
+  try {
+    const { stdout } = await run("npm", args, { cwd, timeout: NPM_TIMEOUT_MS, maxBuffer: 16 << 20, ...(signal ? { signal } : {}) });
+    return stdout;
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? "").split("\n").filter((line) => /ERR!|error/i.test(line)).slice(0, 3).join(" ");
+    throw new ScanError(`npm ${args.slice(0, 2).join(" ")} failed${stderr ? `: ${stderr}` : ""}.`, {
+      input: args[1] ?? args[0] ?? "npm",
+      hint: "Check the package name and version, and that npm can reach its registry (`npm config get registry`, `npm ping`).",
+      cause: error,
+    });
+  }
+}
+
+function parseJson(text: string, spec: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ScanError(`npm printed something other than JSON for ${spec}.`, { input: spec });
+  }
+}
