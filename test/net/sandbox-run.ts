@@ -7,6 +7,15 @@ import { nodeProxyPreload, proxyEnvironment } from "../../src/net/proxy-env.js";
 import { parseNetGrants } from "../../src/policy/net-grant.js";
 import { SANDBOX_PATH, startBwrapSandbox } from "./support.js";
 
+export interface SandboxRunOptions {
+  grants: string[];
+  pins?: ReadonlyMap<string, string>;
+  command: string[];
+  env?: Record<string, string>;
+  home: string;
+  timeoutMs?: number;
+}
+
 export interface SandboxRun {
   code: number | null;
   stdout: string;
@@ -20,14 +29,7 @@ export interface SandboxRun {
  * attached to its network namespace at SANDBOX_PROXY_PORT and the proxy
  * variables set, as the engine will.
  */
-export async function runWithProxy(options: {
-  grants: string[];
-  pins?: ReadonlyMap<string, string>;
-  command: string[];
-  env?: Record<string, string>;
-  home: string;
-  timeoutMs?: number;
-}): Promise<SandboxRun> {
+export async function runWithProxy(options: SandboxRunOptions): Promise<SandboxRun> {
   const events: EgressEvent[] = [];
   await using proxy = new EgressProxy({ grants: parseNetGrants(options.grants), resolve: options.pins, onEvent: (event) => events.push(event) });
   const env = new Map([
@@ -60,14 +62,7 @@ export async function runWithProxy(options: {
  * `cordon run`. `home` is granted writable and used as $HOME (tests keep
  * their CA files and git config there).
  */
-export async function runThroughEngine(options: {
-  grants: string[];
-  pins?: ReadonlyMap<string, string>;
-  command: string[];
-  env?: Record<string, string>;
-  home: string;
-  timeoutMs?: number;
-}): Promise<Omit<SandboxRun, "attachMs">> {
+export async function runThroughEngine(options: SandboxRunOptions): Promise<Omit<SandboxRun, "attachMs">> {
   const events: EgressEvent[] = [];
   const [file, ...args] = options.command;
   // The files a test names (its CA bundle, a Node 24 binary) are granted
