@@ -37,7 +37,7 @@ const RUNTIME_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/lib
  */
 const ETC_ENTRIES = [
   "/etc/ld.so.cache", "/etc/alternatives",
-  "/etc/ssl", "/etc/ca-certificates", "/etc/pki", "/etc/crypto-policies",
+  "/etc/ssl", "/etc/pki", "/etc/crypto-policies",
   "/etc/localtime", "/etc/protocols", "/etc/services", "/etc/os-release",
 ];
 

@@ -1,0 +1,143 @@
+import { constants as osConstants } from "node:os";
+import type net from "node:net";
+import { Readable } from "node:stream";
+import type { Agent, AgentProcess } from "./agent.js";
+
+/** Signals a process can be sent, as `@deno/sandbox` names them. */
+export type Signal = "SIGABRT" | "SIGALRM" | "SIGBUS" | "SIGCHLD" | "SIGCONT" | "SIGFPE" | "SIGHUP" | "SIGILL" | "SIGINT" | "SIGIO" | "SIGKILL" | "SIGPIPE" | "SIGPROF" | "SIGPWR" | "SIGQUIT" | "SIGSEGV" | "SIGSTKFLT" | "SIGSTOP" | "SIGSYS" | "SIGTERM" | "SIGTRAP" | "SIGTSTP" | "SIGTTIN" | "SIGTTOU" | "SIGURG" | "SIGUSR1" | "SIGUSR2" | "SIGVTALRM" | "SIGWINCH" | "SIGXCPU" | "SIGXFSZ";
+
+export interface ChildProcessStatus {
+  success: boolean;
+  /** The exit code; 128+N when the process died of signal N (as a shell reports it). */
+  code: number;
+  signal: Signal | null;
+  /** True when the sandbox's memory limit ended it. */
+  oom: boolean;
+}
+
+export interface ChildProcessOutput {
+  status: ChildProcessStatus;
+  readonly stdout: Uint8Array | null;
+  readonly stderr: Uint8Array | null;
+  readonly stdoutText: string | null;
+  readonly stderrText: string | null;
+}
+
+const SIGNAL_NAMES = new Map<number, Signal>(
+  Object.entries(osConstants.signals).map(([name, number]) => [number, name as Signal]),
+);
+
+export function statusFromCode(code: number, oom: boolean): ChildProcessStatus {
+  const signal = code > 128 ? SIGNAL_NAMES.get(code - 128) ?? null : null;
+  return { success: code === 0, code, signal, oom: oom && code === 137 };
+}
+
+export function isSignal(value: unknown): value is Signal {
+  return typeof value === "string" && value in osConstants.signals;
+}
+
+/**
+ * A process running in a sandbox: `@deno/sandbox`'s ChildProcess, with Web
+ * Streams for stdio. Streams a caller did not ask to pipe are null.
+ */
+export class ChildProcess implements AsyncDisposable {
+  readonly pid: number;
+  readonly stdin: WritableStream<Uint8Array> | null;
+  readonly stdout: ReadableStream<Uint8Array> | null;
+  readonly stderr: ReadableStream<Uint8Array> | null;
+  readonly status: Promise<ChildProcessStatus>;
+  readonly #agent: Agent;
+  #outputTaken = false;
+
+  /** @internal Created by Sandbox.spawn(). */
+  constructor(agent: Agent, started: AgentProcess, modes: { stdout: string; stderr: string }, isOom: () => boolean) {
+    this.#agent = agent;
+    this.pid = started.pid;
+    this.stdin = started.stdin ? writableFor(started.stdin) : null;
+    this.stdout = readableFor(started.stdout, modes.stdout === "inherit" ? process.stdout : undefined);
+    this.stderr = readableFor(started.stderr, modes.stderr === "inherit" ? process.stderr : undefined);
+    this.status = started.exitCode.then(
+      (code) => statusFromCode(code, isOom()),
+      // The sandbox ended under the process (killed, closed, timed out).
+      () => statusFromCode(128 + 9, isOom()),
+    );
+    void this.status.then(() => started.stdin?.destroy());
+  }
+
+  /** Sends a signal (default SIGTERM). Does not wait for the process to exit: await `status`. */
+  async kill(signal: Signal = "SIGTERM"): Promise<void> {
+    if (!isSignal(signal)) throw new TypeError(`kill: "${String(signal)}" is not a signal name such as "SIGTERM" or "SIGKILL".`);
+    this.#agent.kill(this.pid, signal);
+  }
+
+  /** Waits for the exit and returns the status with everything the process wrote to piped streams. */
+  async output(): Promise<ChildProcessOutput> {
+    if (this.#outputTaken) throw new TypeError("output() was already called for this process.");
+    this.#outputTaken = true;
+    // Bounded like cordon run's capture: past the cap the process is killed
+    // (its status then says SIGKILL) and what was read so far is returned.
+    const overflow = (): void => void this.kill("SIGKILL").catch(() => undefined);
+    const [stdout, stderr, status] = await Promise.all([collect(this.stdout, overflow), collect(this.stderr, overflow), this.status]);
+    const decoder = new TextDecoder();
+    return {
+      status,
+      stdout,
+      stderr,
+      get stdoutText() { return stdout === null ? null : decoder.decode(stdout); },
+      get stderrText() { return stderr === null ? null : decoder.decode(stderr); },
+    };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.kill("SIGKILL").catch(() => undefined);
+    await this.status;
+  }
+}
+
+function readableFor(socket: net.Socket | null, inheritTo: NodeJS.WriteStream | undefined): ReadableStream<Uint8Array> | null {
+  if (!socket) return null;
+  if (inheritTo) {
+    socket.pipe(inheritTo, { end: false });
+    return null;
+  }
+  return Readable.toWeb(socket) as ReadableStream<Uint8Array>;
+}
+
+/**
+ * stdin as a WritableStream. Closing destroys the socket rather than
+ * shutting it down: shutdown() does not apply to a FIFO.
+ */
+function writableFor(socket: net.Socket): WritableStream<Uint8Array> {
+  socket.on("error", () => { /* the process went away; writes fail below */ });
+  return new WritableStream<Uint8Array>({
+    write: (chunk) => new Promise<void>((resolve, reject) => {
+      socket.write(chunk, (error) => (error ? reject(error) : resolve()));
+    }),
+    close: () => new Promise<void>((resolve) => {
+      if (socket.writableLength === 0) {
+        socket.destroy();
+        resolve();
+      } else socket.once("drain", () => { socket.destroy(); resolve(); });
+    }),
+    abort: () => { socket.destroy(); },
+  });
+}
+
+/** What output() keeps of each stream (as the library's run() does). */
+export const OUTPUT_CAP_BYTES = 64 * 1024 ** 2;
+
+async function collect(stream: ReadableStream<Uint8Array> | null, onOverflow: () => void): Promise<Uint8Array | null> {
+  if (!stream) return null;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+    if (size + chunk.length > OUTPUT_CAP_BYTES) {
+      chunks.push(chunk.subarray(0, OUTPUT_CAP_BYTES - size));
+      onOverflow();
+      break;
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}

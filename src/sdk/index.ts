@@ -1,0 +1,17 @@
+/**
+ * The Sandbox SDK: `import { Sandbox } from "cordon"`, shaped after
+ * `@deno/sandbox` 0.13 so code written for it runs after changing the
+ * import. See docs/sdk.md for the design and the differences.
+ */
+// `SpawnOptions` is also the engine's name in src/index.ts (which wins there); `SandboxSpawnOptions` is the same type.
+export { Sandbox, type SpawnOptions, type SpawnOptions as SandboxSpawnOptions } from "./sandbox.js";
+export { ChildProcess, type ChildProcessOutput, type ChildProcessStatus, type Signal } from "./child-process.js";
+export { SandboxCommandBuilder, type SandboxCommandResult, type ShellPipeKind } from "./command.js";
+export { SandboxEnv } from "./env.js";
+export { SandboxFs, type DirEntry, type ExpandGlobOptions, type FileInfo, type MkdirOptions, type ReadFileOptions, type RemoveOptions, type WalkEntry, type WalkOptions, type WriteFileOptions } from "./fs.js";
+export { FsFile, SeekMode, type OpenOptions } from "./fs-file.js";
+export { SandboxClosedError, SandboxCommandError, SandboxFsError, SandboxNotFoundError, SandboxTimeoutError } from "./errors.js";
+export { type Memory, type SandboxOptions, type SecretConfig } from "./options.js";
+export { Snapshot, Volume } from "./catalog.js";
+export { quoteShellWord as escapeShellArg } from "./shell-quote.js";
+export { type SnapshotInfo, type VolumeInfo } from "./store.js";

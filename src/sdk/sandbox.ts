@@ -1,0 +1,388 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { inspect } from "node:util";
+import { ConfigError } from "../errors.js";
+import type { Mount } from "../engine/plan.js";
+import { SANDBOX_HOME } from "../engine/plan.js";
+import { SandboxedProcess, type SandboxExit } from "../engine/sandboxed-process.js";
+import { Agent, AGENT_SCRIPT, CONTROL_DIR_INSIDE, type PipeMode } from "./agent.js";
+import { ChildProcess } from "./child-process.js";
+import { SandboxCommandBuilder } from "./command.js";
+import { SandboxEnv } from "./env.js";
+import { SandboxClosedError, SandboxTimeoutError } from "./errors.js";
+import { SandboxFs } from "./fs.js";
+import { HttpExposure } from "./expose.js";
+import { NetnsBridge } from "./netns-bridge.js";
+import { MAX_EXTEND_MS, parseEnvRecord, parsePort, parseSandboxOptions, parseTimeout, type ParsedSandboxOptions, type SandboxOptions } from "./options.js";
+import { overlayDirs, overlayLauncher } from "./overlay.js";
+import { removeTree, SandboxStore, type SnapshotInfo } from "./store.js";
+
+/** Options of `sandbox.spawn()`, as `@deno/sandbox`'s. */
+export interface SpawnOptions {
+  args?: string[];
+  /** Default: /home/sandbox. */
+  cwd?: string | URL;
+  /** Start with only `env` (and nothing of the sandbox's environment). */
+  clearEnv?: boolean;
+  env?: Record<string, string>;
+  /** Aborting sends SIGTERM. */
+  signal?: AbortSignal;
+  /** Default "piped". */
+  stdin?: "piped" | "null";
+  /** Default "piped". */
+  stdout?: PipeMode;
+  /** Default "piped". */
+  stderr?: PipeMode;
+}
+
+const CREATE = Symbol("Sandbox.create");
+
+/**
+ * A local sandbox shaped as `@deno/sandbox`'s: one bubblewrap sandbox whose
+ * only long-lived process is a small shell agent; every process, file
+ * operation and exposed port goes through it, so they all share one
+ * filesystem, one network namespace and one lifetime. See docs/sdk.md.
+ */
+export class Sandbox implements AsyncDisposable {
+  readonly id: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly fs: SandboxFs;
+  readonly env: SandboxEnv;
+  /** Resolves when the sandbox has ended and its folder is removed. */
+  readonly closed: Promise<void>;
+  readonly #process: SandboxedProcess;
+  readonly #agent: Agent;
+  readonly #store: SandboxStore;
+  readonly #dir: string;
+  readonly #exposures = new Set<HttpExposure>();
+  readonly #options: ParsedSandboxOptions;
+  #url: string | undefined;
+  #netns: Promise<NetnsBridge> | undefined;
+  #snapshotting: Promise<unknown> | undefined;
+  #deadline: Date | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #ended: SandboxExit | undefined;
+  #endReason: string | undefined;
+
+  /** @internal Use Sandbox.create(). */
+  constructor(token: symbol, parts: { id: string; process: SandboxedProcess; agent: Agent; store: SandboxStore; dir: string; options: ParsedSandboxOptions }) {
+    if (token !== CREATE) throw new TypeError("Use Sandbox.create() to make a sandbox.");
+    this.id = parts.id;
+    this.#process = parts.process;
+    this.#agent = parts.agent;
+    this.#store = parts.store;
+    this.#dir = parts.dir;
+    this.#options = parts.options;
+    this.labels = Object.freeze({ ...parts.options.labels });
+    this.env = new SandboxEnv(parts.process.plan.env);
+    this.fs = new SandboxFs((command, options) => this.spawn(command, options));
+    this.closed = parts.process.exited.then(
+      (exit) => this.#cleanUp(exit),
+      () => this.#cleanUp(undefined),
+    );
+  }
+
+  /**
+   * Starts a sandbox. Every option is checked first and a bad one fails here
+   * with a ConfigError naming it. Leaving `allowNet` out means no network.
+   */
+  static async create(options: SandboxOptions = {}): Promise<Sandbox> {
+    const parsed = parseSandboxOptions(options, os.totalmem());
+    const store = new SandboxStore(options.dataDir ?? undefined);
+    await store.removeStaleSandboxes();
+    const lowerHome = parsed.root === undefined ? undefined : rootSource(store, parsed.root);
+    const volumeMounts = parsed.volumes.map(({ target, name }): Mount => ({ kind: "bind", source: store.requireVolume(name, `volumes["${target}"]`), target }));
+
+    const hex = randomBytes(6).toString("hex");
+    const id = `sbx-${hex}`;
+    const dir = store.createSandboxDir(hex);
+    try {
+      const control = path.join(dir, "ctl");
+      fs.mkdirSync(control, { mode: 0o700 });
+      const home = prepareHome(dir, lowerHome, parsed.diskBytes);
+      const launcherPrefix = home.launcherPrefix;
+      const extraMounts: Mount[] = [
+        ...home.mounts,
+        // Read-only inside: code in the sandbox cannot plant files where cordon
+        // opens FIFOs and writes scripts (see agent.ts).
+        { kind: "ro-bind", source: control, target: CONTROL_DIR_INSIDE },
+        ...volumeMounts,
+      ];
+      const process_ = await SandboxedProcess.start("/bin/sh", ["-c", AGENT_SCRIPT, "cordon-agent", CONTROL_DIR_INSIDE], {
+        allowNet: withSecretHosts(parsed),
+        env: parsed.env,
+        memory: parsed.memoryBytes,
+        disk: parsed.diskBytes,
+      }, {
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "pipe",
+        hostCwd: dir,
+        extraMounts,
+        launcherPrefix,
+        secrets: parsed.secrets,
+        network: parsed.resolve.size > 0 ? { resolve: parsed.resolve } : undefined,
+      });
+      let agentErrors = "";
+      process_.stderr?.on("data", (chunk: Buffer) => {
+        agentErrors = (agentErrors + chunk.toString()).slice(-2000);
+      });
+      const agent = new Agent(control, process_.stdin!, process_.stdout!);
+      const sandbox = new Sandbox(CREATE, { id, process: process_, agent, store, dir, options: parsed });
+      process_.exited.then(
+        (exit) => {
+          const reason = sandbox.#endReason ?? (exit.limitHit ? `${exit.limitHit} limit` : undefined);
+          const said = agentErrors.trim() ? ` Its agent said: ${agentErrors.trim()}` : "";
+          const message = `The sandbox ${id} has ended${reason ? ` (${reason})` : ""}.${said}`;
+          agent.gone(reason === "timeout"
+            ? new SandboxTimeoutError(message, { hint: "Give a longer timeout on create, or call extendTimeout() before it ends." })
+            : new SandboxClosedError(message, { hint: "Create a new sandbox." }));
+        },
+        (error: unknown) => agent.gone(error instanceof Error ? error : new Error(String(error))),
+      );
+      await agent.ready;
+      if (parsed.timeoutMs !== undefined) sandbox.#setDeadline(Date.now() + parsed.timeoutMs);
+      if (parsed.port !== undefined) sandbox.#url = await sandbox.exposeHttp({ port: parsed.port });
+      return sandbox;
+    } catch (error) {
+      await removeTree(dir);
+      throw error;
+    }
+  }
+
+  /** The URL of the port given as `port` on create (on the host's 127.0.0.1). */
+  get url(): string | undefined {
+    return this.#url;
+  }
+
+  /** When the timeout ends the sandbox; undefined for "session". */
+  get deadline(): Date | undefined {
+    return this.#deadline;
+  }
+
+  /** @internal The sandbox's state folder on the host (tests check it is removed). Never follow links in it. */
+  get stateDir(): string {
+    return this.#dir;
+  }
+
+  /** Starts a process in the sandbox; resolves when it runs. */
+  async spawn(command: string | URL, options: SpawnOptions = {}): Promise<ChildProcess> {
+    const file = command instanceof URL ? command.pathname : command;
+    if (typeof file !== "string" || file === "" || file.includes("\0")) throw new ConfigError("spawn: the command must be a non-empty string.", { input: "command" });
+    const args = (options.args ?? []).map(String);
+    if (args.some((a) => a.includes("\0"))) throw new ConfigError("spawn: an argument contains a NUL byte.", { input: "args" });
+    const extraEnv = parseEnvRecord(options.env, "spawn env");
+    const env = options.clearEnv ? new Map(Object.entries(extraEnv)) : new Map([...this.env.snapshot(), ...Object.entries(extraEnv)]);
+    const cwdText = options.cwd instanceof URL ? options.cwd.pathname : options.cwd;
+    const cwd = cwdText === undefined ? SANDBOX_HOME : path.posix.resolve(SANDBOX_HOME, cwdText);
+    const modes = { stdin: options.stdin ?? "piped", stdout: options.stdout ?? "piped", stderr: options.stderr ?? "piped" } as const;
+    options.signal?.throwIfAborted();
+    // No process starts while a snapshot copies the frozen home (it would not be stopped).
+    while (this.#snapshotting) await this.#snapshotting.catch(() => undefined);
+    const started = await this.#agent.start({ command: file, args, cwd, env, ...modes });
+    const child = new ChildProcess(this.#agent, started, modes, () => this.#ended?.limitHit === "memory");
+    if (options.signal) {
+      const onAbort = (): void => void child.kill("SIGTERM").catch(() => undefined);
+      options.signal.addEventListener("abort", onAbort, { once: true });
+      void child.status.then(() => options.signal?.removeEventListener("abort", onAbort));
+    }
+    return child;
+  }
+
+  /** `sandbox.sh\`echo ${value}\``: see SandboxCommandBuilder. */
+  readonly sh = (templateStrings: TemplateStringsArray, ...substitutions: unknown[]): SandboxCommandBuilder =>
+    new SandboxCommandBuilder(this, templateStrings, substitutions);
+
+  /**
+   * Serves `port` inside the sandbox on the host's 127.0.0.1 (never a public
+   * interface) and returns the URL. Connections are made from cordon's side
+   * into the sandbox's network namespace; nothing runs inside for it.
+   */
+  async exposeHttp(target: { port: number } | { pid: number }): Promise<string> {
+    if (!("port" in target)) throw new ConfigError("exposeHttp: only { port } is supported by cordon.", { input: "exposeHttp", hint: "Pass the port the service listens on: exposeHttp({ port: 8080 })." });
+    parsePort(target.port, "exposeHttp port");
+    const exposure = await HttpExposure.open(await this.#bridge(), target.port);
+    this.#exposures.add(exposure);
+    return exposure.url;
+  }
+
+  /**
+   * An HTTP request made from the sandbox's network: loopback addresses
+   * reach the sandbox's own services; anything else goes through the
+   * sandbox's egress proxy, so only `allowNet` hosts are reachable.
+   */
+  async fetch(url: string | URL, init?: RequestInit): Promise<Response> {
+    const { fetchFromSandbox } = await import("./fetch.js");
+    return fetchFromSandbox(await this.#bridge(), withSecretHosts(this.#options).length > 0, url, init);
+  }
+
+  /**
+   * Freezes the sandbox's home folder into a read-only snapshot named
+   * `name`. Processes are paused (SIGSTOP) while it is copied, so nothing
+   * changes under the copy; `Sandbox.create({ root: name })` starts from it.
+   */
+  async snapshot(name: string): Promise<SnapshotInfo> {
+    while (this.#snapshotting) await this.#snapshotting.catch(() => undefined);
+    const taking = this.#takeSnapshot(name);
+    this.#snapshotting = taking;
+    try {
+      return await taking;
+    } finally {
+      this.#snapshotting = undefined;
+    }
+  }
+
+  async #takeSnapshot(name: string): Promise<SnapshotInfo> {
+    this.#store.snapshotDir(name);
+    const hostPid = await this.#hostPid();
+    const staged = this.#store.stagingDir();
+    try {
+      await this.#agent.freeze();
+      try {
+        await copyTree(`/proc/${hostPid}/root${SANDBOX_HOME}`, path.join(staged, "home"));
+      } finally {
+        if (!this.#agent.isGone) await this.#agent.thaw();
+      }
+      return this.#store.publishSnapshot(name, staged, this.id);
+    } catch (error) {
+      await removeTree(staged);
+      throw error;
+    }
+  }
+
+  /** Moves the timeout `duration` later (at most 30 minutes at once) and returns the new end. */
+  async extendTimeout(duration: `${number}s` | `${number}m`): Promise<Date> {
+    const ms = parseTimeout(duration, "extendTimeout", MAX_EXTEND_MS);
+    if (ms === undefined) throw new ConfigError('extendTimeout: "session" is not a duration.', { input: "extendTimeout", hint: 'Give a duration such as "5m".' });
+    const base = this.#deadline?.getTime() ?? Date.now();
+    if (this.#deadline === undefined) return new Date(8.64e15);
+    this.#setDeadline(base + ms);
+    return this.#deadline;
+  }
+
+  /** Ends the sandbox and every process in it; resolves when its folder is removed. */
+  async close(): Promise<void> {
+    this.#end("closed");
+    await this.closed;
+  }
+
+  /** Same as close(): there is nothing to keep for a local sandbox. */
+  async kill(): Promise<void> {
+    this.#end("killed");
+    await this.closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  [inspect.custom](): string {
+    return `Sandbox { id: ${this.id}, ${this.#ended ? "ended" : "running"}${this.#url ? `, url: ${this.#url}` : ""} }`;
+  }
+
+  /** @internal For tests and benchmarks: the sandbox's first process on the host. */
+  async hostPid(): Promise<number> {
+    return this.#hostPid();
+  }
+
+  #bridge(): Promise<NetnsBridge> {
+    this.#netns ??= this.#hostPid().then((pid) => NetnsBridge.open(pid));
+    this.#netns.catch(() => { this.#netns = undefined; });
+    return this.#netns;
+  }
+
+  async #hostPid(): Promise<number> {
+    const pid = await this.#process.hostPid;
+    if (pid === undefined || this.#ended || this.#agent.isGone) throw new SandboxClosedError(`The sandbox ${this.id} has ended.`, { hint: "Create a new sandbox." });
+    return pid;
+  }
+
+  #setDeadline(at: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#deadline = new Date(at);
+    this.#timer = setTimeout(() => this.#end("timeout"), Math.max(0, at - Date.now()));
+    this.#timer.unref();
+  }
+
+  #end(reason: string): void {
+    this.#endReason ??= reason;
+    this.#process.kill();
+  }
+
+  async #cleanUp(exit: SandboxExit | undefined): Promise<void> {
+    this.#ended = exit ?? this.#ended;
+    // bubblewrap's own process is gone; its PID 1 inside dies by
+    // --die-with-parent a moment later. "closed" means every process is gone.
+    const pid = await this.#process.hostPid;
+    if (pid !== undefined) await waitUntilGone(pid, 2_000);
+    if (this.#timer) clearTimeout(this.#timer);
+    await Promise.all([...this.#exposures].map((e) => e.close()));
+    if (this.#netns) await this.#netns.then((bridge) => bridge.close(), () => undefined);
+    await removeTree(this.#dir);
+  }
+}
+
+/**
+ * A secret's hosts are granted network access: naming a host for a secret
+ * is asking to reach it (code written for Deno, where the network is open by
+ * default, relies on that). Only those exact hosts are added.
+ */
+function withSecretHosts(parsed: ParsedSandboxOptions): string[] {
+  const hosts = parsed.secrets.flatMap((secret) => secret.hosts.map((host) => (host.includes(":") ? `[${host}]` : host)));
+  return [...new Set([...parsed.allowNet, ...hosts])];
+}
+
+async function waitUntilGone(pid: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) return;
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
+ * What is bound at /home/sandbox: nothing for a plain sandbox (the engine's
+ * size-limited tmpfs stays), the merged overlay for a snapshot, or a volume.
+ */
+function prepareHome(dir: string, lower: { kind: "snapshot" | "volume"; dir: string } | undefined, diskBytes: number): { mounts: Mount[]; launcherPrefix: { file: string; args: string[] } | undefined } {
+  if (lower?.kind === "snapshot") {
+    const dirs = overlayDirs(dir, lower.dir);
+    return { mounts: [{ kind: "bind", source: dirs.merged, target: SANDBOX_HOME }], launcherPrefix: overlayLauncher(dirs, diskBytes) };
+  }
+  if (lower?.kind === "volume") return { mounts: [{ kind: "bind", source: lower.dir, target: SANDBOX_HOME }], launcherPrefix: undefined };
+  return { mounts: [], launcherPrefix: undefined };
+}
+
+function rootSource(store: SandboxStore, name: string): { kind: "snapshot" | "volume"; dir: string } {
+  try {
+    return { kind: "snapshot", dir: store.requireSnapshot(name) };
+  } catch (snapshotError) {
+    try {
+      return { kind: "volume", dir: store.requireVolume(name, "root") };
+    } catch {
+      throw snapshotError;
+    }
+  }
+}
+
+/**
+ * Copies a frozen sandbox's home out through /proc/PID/root (its own mount
+ * namespace). cp -a never follows symlinks, and nothing inside can swap a
+ * folder for a link mid-copy: every process but the agent is stopped.
+ */
+async function copyTree(from: string, to: string): Promise<void> {
+  const { execFile } = await import("node:child_process");
+  await new Promise<void>((resolve, reject) => {
+    execFile("cp", ["-a", "--reflink=auto", "--no-preserve=ownership", "--", from, to], (error, _stdout, stderr) => {
+      if (error) reject(new SandboxClosedError(`Copying the sandbox's files failed: ${stderr.trim() || error.message}`));
+      else resolve();
+    });
+  });
+}
