@@ -1,4 +1,5 @@
 import { benchEngine } from "./engine.js";
+import { benchSdk } from "./sdk.js";
 import { benchInstall } from "./install.js";
 import { benchNet } from "./net.js";
 import { benchScan } from "./scan.js";
@@ -11,6 +12,7 @@ import type { Figure } from "./stats.js";
  */
 const GROUPS: Record<string, () => Promise<Figure[]>> = {
   engine: () => benchEngine(),
+  sdk: () => benchSdk(),
   net: () => benchNet(),
   secrets: () => benchSecrets(),
   install: () => benchInstall(),

@@ -19,3 +19,4 @@ export { installProject, type InstallOptions, type InstallReport, type ReviewReq
 export { SandboxCertificateAuthority } from "./net/tls/certificate-authority.js";
 export { parseSecretFlag, secretsFromRecord, type SecretGrant } from "./net/secrets/secret-grant.js";
 export type { SecretEvent } from "./net/secrets/intercept.js";
+export * from "./sdk/index.js";

@@ -13,6 +13,7 @@ Usage:
   cordon policy ls | cordon policy prune               show or tidy the install policy
   cordon audit                                         print the install audit log
   cordon scan [PATH | npm:SPEC | FILE.tgz]             find malicious packages before any of their code runs
+  cordon snapshot ls|rm NAME, cordon volume ls|create|rm NAME   the SDK's snapshots and volumes
   cordon doctor                                        show what this machine enforces
   cordon help [COMMAND]
 

@@ -76,7 +76,12 @@ export class ChildProcess implements AsyncDisposable {
     this.#outputTaken = true;
     // Bounded like cordon run's capture: past the cap the process is killed
     // (its status then says SIGKILL) and what was read so far is returned.
-    const overflow = (): void => void this.kill("SIGKILL").catch(() => undefined);
+    // The stream is left unread until the kill has landed, so the writer
+    // ends by SIGKILL and not by a SIGPIPE race.
+    const overflow = async (): Promise<void> => {
+      await this.kill("SIGKILL").catch(() => undefined);
+      await this.status;
+    };
     const [stdout, stderr, status] = await Promise.all([collect(this.stdout, overflow), collect(this.stderr, overflow), this.status]);
     const decoder = new TextDecoder();
     return {
@@ -126,14 +131,14 @@ function writableFor(socket: net.Socket): WritableStream<Uint8Array> {
 /** What output() keeps of each stream (as the library's run() does). */
 export const OUTPUT_CAP_BYTES = 64 * 1024 ** 2;
 
-async function collect(stream: ReadableStream<Uint8Array> | null, onOverflow: () => void): Promise<Uint8Array | null> {
+async function collect(stream: ReadableStream<Uint8Array> | null, onOverflow: () => Promise<void>): Promise<Uint8Array | null> {
   if (!stream) return null;
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
     if (size + chunk.length > OUTPUT_CAP_BYTES) {
       chunks.push(chunk.subarray(0, OUTPUT_CAP_BYTES - size));
-      onOverflow();
+      await onOverflow();
       break;
     }
     chunks.push(chunk);

@@ -98,6 +98,7 @@ export class Sandbox implements AsyncDisposable {
     const hex = randomBytes(6).toString("hex");
     const id = `sbx-${hex}`;
     const dir = store.createSandboxDir(hex);
+    let started: Sandbox | undefined;
     try {
       const control = path.join(dir, "ctl");
       fs.mkdirSync(control, { mode: 0o700 });
@@ -131,6 +132,7 @@ export class Sandbox implements AsyncDisposable {
       });
       const agent = new Agent(control, process_.stdin!, process_.stdout!);
       const sandbox = new Sandbox(CREATE, { id, process: process_, agent, store, dir, options: parsed });
+      started = sandbox;
       process_.exited.then(
         (exit) => {
           const reason = sandbox.#endReason ?? (exit.limitHit ? `${exit.limitHit} limit` : undefined);
@@ -147,7 +149,10 @@ export class Sandbox implements AsyncDisposable {
       if (parsed.port !== undefined) sandbox.#url = await sandbox.exposeHttp({ port: parsed.port });
       return sandbox;
     } catch (error) {
-      await removeTree(dir);
+      // Nothing half-made survives a failed create: the sandbox (if it
+      // started) is ended, and its folder removed either way.
+      if (started) await started.close();
+      else await removeTree(dir);
       throw error;
     }
   }
