@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import { SandboxStartError } from "../errors.js";
 import { parsePermissions, type Permissions, type PermissionsInput } from "../policy/permissions.js";
@@ -172,6 +173,10 @@ export class SandboxedProcess {
 
     this.exited = this.#launched.exited.then(async (exit) => {
       if (timer) clearTimeout(timer);
+      // Killing bubblewrap ends the sandbox through die-with-parent, which the
+      // kernel delivers a moment later: wait until its first process is gone,
+      // so nothing of the sandbox is still running when `exited` resolves.
+      await waitUntilGone(await this.hostPid);
       options.signal?.removeEventListener("abort", onAbort);
       if (cgroup?.memoryKilled() && this.#limitHit === undefined) this.#limitHit = "memory";
       await cgroup?.dispose();
@@ -215,4 +220,19 @@ function exitCodeFor(limit: LimitName | undefined, commandExit: number | null, s
   }
   if (commandExit !== null) return commandExit;
   return signal === null ? EXIT_SANDBOX_FAILED : 128 + 9;
+}
+
+/** Resolves once `pid` has exited (or is a zombie), waiting at most about a second. */
+async function waitUntilGone(pid: number | undefined): Promise<void> {
+  if (pid === undefined) return;
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    let state: string;
+    try {
+      state = fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").charAt(0);
+    } catch {
+      return;
+    }
+    if (state === "Z" || state === "X") return;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
 }
