@@ -124,7 +124,9 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
   const blocked = new Set<string>();
   const result = await run("/bin/sh", ["-c", script.command], permissions, {
     hostCwd: pkg.dir,
-    hostEnv: {},
+    // Only variables the policy grants by name (never credentials: the
+    // policy refuses those names) and LANG/LC_*/TERM are taken from here.
+    hostEnv: process.env,
     signal: options.signal,
     network: {
       // Even a package with no hosts granted gets the proxy: it allows

@@ -99,10 +99,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   let prompt: ReturnType<typeof terminalPrompt>;
+  let audit: number | undefined;
   try {
     const capped = permissions.limits.outputBytes !== undefined;
     const blocked = new BlockedDestinations();
-    const audit = values.audit === undefined ? undefined : fs.openSync(values.audit, "a");
+    audit = values.audit === undefined ? undefined : fs.openSync(values.audit, "a");
     prompt = values.prompt ? terminalPrompt() : undefined;
     if (values.prompt && !prompt) warn("--prompt needs a terminal; hosts no grant covers are refused.");
     const decide = prompt?.decide;
@@ -144,6 +145,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return result.exitCode;
   } finally {
     prompt?.close();
+    if (audit !== undefined) fs.closeSync(audit);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
