@@ -128,6 +128,8 @@ function headerValues(rawHeaders: readonly string[], name: string): string[] {
   return values;
 }
 
+const FRAMING = new Set(["content-length", "transfer-encoding", "host"]);
+
 /** Raw headers (name, value, name, value ...) without hop-by-hop ones, case and order kept. */
 function forwardedHeaders(rawHeaders: readonly string[]): string[] {
   const listed = new Set(headerValues(rawHeaders, "connection").flatMap((value) => value.split(",").map((name) => name.trim().toLowerCase())));
@@ -135,7 +137,10 @@ function forwardedHeaders(rawHeaders: readonly string[]): string[] {
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? "";
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed.has(lower)) continue;
+    // A Connection header may list other hop-by-hop headers, but never the
+    // ones that frame the message or name its host: dropping Content-Length
+    // would send a body unframed, to be read upstream as a second request.
+    if (HOP_BY_HOP.has(lower) || (listed.has(lower) && !FRAMING.has(lower))) continue;
     kept.push(name, rawHeaders[i + 1] ?? "");
   }
   return kept;

@@ -162,6 +162,19 @@ describe("egress proxy on the host (protocol-level attacks)", () => {
     });
   });
 
+  it("refuses smuggling through a Connection header that lists Content-Length", async () => {
+    await withProxy({ grants: ["api.test"], resolve: pins() }, async (port) => {
+      const host = `api.test:${server.port}`;
+      const hidden = `GET /smuggled HTTP/1.1\r\nHost: internal-admin.example\r\n\r\n`;
+      const before = server.seen.length;
+      await exchange(port, `GET http://${host}/front HTTP/1.1\r\nHost: ${host}\r\nConnection: content-length\r\nContent-Length: ${hidden.length}\r\n\r\n${hidden}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const reached = server.seen.slice(before);
+      // One request, with the hidden text as its properly framed body: never a second request.
+      assert.deepEqual(reached.map((r) => [r.url, r.body]), [["/front", hidden]]);
+    });
+  });
+
   it("re-frames a chunked GET body so it cannot become a second request upstream", async () => {
     await withProxy({ grants: ["api.test"], resolve: pins() }, async (port) => {
       const before = server.seen.length;

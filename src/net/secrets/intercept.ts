@@ -96,6 +96,10 @@ async function intercept(
       if (value === undefined || HOP_BY_HOP.has(name)) continue;
       headers[name] = Array.isArray(value) ? value.map((v) => injectInto(v, "header")) : injectInto(value, "header");
     }
+    // The request goes to the host the secret is bound to, and says so: a
+    // Host header naming another site would let a shared front end (a CDN)
+    // route the real value to someone else (domain fronting).
+    headers.host = port === 443 ? host : `${host}:${port}`;
     const path = injectInto(request.url ?? "/", "url");
     const body = await readBody(request);
     let upstreamBody: Buffer | ReplacingStream | undefined;

@@ -151,6 +151,14 @@ describe("secrets: placeholders inside, the real value only on the wire to its h
     assert.deepEqual(seen.map((s) => [s.url, s.body]), [["/split", `{"k":"${REAL}"}`], ["/again", REAL]]);
   });
 
+  test("a forged Host header cannot route the real value to another site (domain fronting)", async () => {
+    await inSandbox(`curl -sS -o /dev/null -H "host: evil.example" -H "authorization: $MY_KEY" https://api.test:${port}/fronted`);
+    const [request] = seen;
+    assert.ok(request);
+    assert.equal(request.host, "api.test");
+    assert.equal(request.authorization, REAL);
+  });
+
   test("base64 and hex encodings cannot be substituted, so they stay worthless", async () => {
     await inSandbox(`curl -sS -o /dev/null -d "$(printf %s "$MY_KEY" | base64) $(printf %s "$MY_KEY" | od -An -tx1 | tr -d ' \\n')" https://api.test:${port}/encoded`);
     const [request] = seen;
