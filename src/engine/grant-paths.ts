@@ -22,12 +22,16 @@ const CREDENTIAL_PATHS = [
 ];
 
 /**
- * Files inside a writable grant that still stay read-only, because writing
- * them is how code plants itself to run later, outside any sandbox: git hooks
- * run on the next commit, .git/config can name a hook path or a credential
- * helper. Granting one of them by its own path makes it writable.
+ * Paths inside a writable grant that still stay read-only, because writing
+ * them is how code plants itself to run later, outside any sandbox: git runs
+ * hooks (its own, a submodule's, or wherever .git/config points), husky and
+ * CI workflows run on the next commit or push. Each is mounted read-only
+ * over itself, so it cannot be written, and being a mount point it cannot be
+ * renamed away and replaced either (`mv .git .git-old` fails with EBUSY).
+ * `.git` may be a file (a worktree's pointer): it is protected the same way.
+ * Granting one of them by its own path makes it writable.
  */
-const PERSISTENCE_PATHS = [".git/hooks", ".git/config", ".git/info/attributes", ".husky"];
+const PERSISTENCE_PATHS = [".git", ".husky", ".github/workflows"];
 
 export interface ResolvedGrants {
   grants: ResolvedGrant[];

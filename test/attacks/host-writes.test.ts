@@ -98,6 +98,28 @@ describe("attack: writing outside granted paths", () => {
     assert.ok(fs.existsSync(path.join(host.project, "out/fine.txt")));
   });
 
+  test("plant a git hook by renaming .git away and rebuilding it", async () => {
+    const before = host.snapshot();
+    const result = await host.sh(
+      "mv .git .git-old && echo MOVED; mkdir -p .git-new/hooks && echo '#!/bin/sh' > .git-new/hooks/pre-commit && mv .git-new .git && echo REPLACED; " +
+        "mkdir -p .github/workflows 2>/dev/null; echo 'on: push' > .github/workflows/x.yml 2>/dev/null && echo WORKFLOW; true",
+      { allowWrite: ["."] },
+    );
+    assert.doesNotMatch(result.stdout.toString(), /MOVED|REPLACED/, text(result));
+    const now = host.snapshot();
+    assert.equal(now.get("project/.git/config"), before.get("project/.git/config"));
+    assert.ok(!now.has("project/.git/hooks/pre-commit"));
+    assert.ok(!now.has("project/.git-old/config"));
+    for (const key of now.keys()) if (key.startsWith("project/.git-new")) fs.rmSync(path.join(host.root, key), { recursive: true, force: true });
+    fs.rmSync(path.join(host.project, ".github"), { recursive: true, force: true });
+  });
+
+  test("granting .git by its own path makes it writable (an explicit grant wins)", async () => {
+    const result = await host.sh("touch .git/cordon-explicit && echo WROTE", { allowWrite: [".", "./.git"] });
+    assert.match(result.stdout.toString(), /WROTE/);
+    fs.rmSync(path.join(host.project, ".git/cordon-explicit"), { force: true });
+  });
+
   test("the root, /etc and /usr of the sandbox are read-only", async () => {
     const result = await host.sh("touch /x /etc/x /usr/x /dev/x 2>&1; echo done");
     assert.equal(result.stdout.toString().match(/Read-only file system/g)?.length, 4, text(result));
