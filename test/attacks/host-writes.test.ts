@@ -120,6 +120,20 @@ describe("attack: writing outside granted paths", () => {
     fs.rmSync(path.join(host.project, ".git/cordon-explicit"), { force: true });
   });
 
+  test("leave a setuid or setgid binary in a writable grant", async () => {
+    const result = await host.sh(
+      "cp /bin/sh out/rootsh && chmod 4755 out/rootsh; chmod g+s out/rootsh; chmod 755 out/rootsh && echo PLAIN_CHMOD_OK; " +
+        "python3 -c 'import os; os.close(os.open(\"out/created\", os.O_CREAT | os.O_WRONLY, 0o6755))' 2>&1 | tail -1; " +
+        "python3 -c 'import os; os.mknod(\"out/node\", 0o104755)' 2>&1 | tail -1",
+      { allowWrite: ["./out"] },
+    );
+    assert.match(result.stdout.toString(), /PLAIN_CHMOD_OK/, "ordinary modes must still work");
+    for (const name of fs.readdirSync(path.join(host.project, "out"))) {
+      const mode = fs.statSync(path.join(host.project, "out", name)).mode;
+      assert.equal(mode & 0o6000, 0, `${name} has mode ${mode.toString(8)}`);
+    }
+  });
+
   test("the root, /etc and /usr of the sandbox are read-only", async () => {
     const result = await host.sh("touch /x /etc/x /usr/x /dev/x 2>&1; echo done");
     assert.equal(result.stdout.toString().match(/Read-only file system/g)?.length, 4, text(result));

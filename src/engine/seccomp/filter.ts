@@ -31,8 +31,25 @@ export const DENIED_SYSCALLS: readonly SyscallName[] = [
   "open_by_handle_at", "name_to_handle_at",
   // Host administration that capabilities already deny; denied again here.
   "swapon", "swapoff", "reboot", "acct", "syslog", "quotactl", "lookup_dcookie", "vhangup",
-  "fanotify_init", "nfsservctl", "uselib", "iopl", "ioperm", "ustat", "sysfs",
+  "fanotify_init", "nfsservctl", "uselib", "iopl", "ioperm", "ustat", "sysfs", "quotactl_fd",
 ];
+
+/**
+ * Calls that set a file's mode, with the argument that holds it and, for the
+ * open family, the flags argument that says whether a mode is used at all.
+ * Set-user-ID and set-group-ID bits are refused: a sandbox run by root writes
+ * files as root, and a setuid-root binary left in a writable grant would be a
+ * way up for any local user once the sandbox is gone.
+ */
+const MODE_SETTERS: readonly { name: SyscallName; modeArg: number; flagsArg?: number }[] = [
+  { name: "chmod", modeArg: 1 }, { name: "fchmod", modeArg: 1 },
+  { name: "fchmodat", modeArg: 2 }, { name: "fchmodat2", modeArg: 2 },
+  { name: "creat", modeArg: 1 }, { name: "mknod", modeArg: 1 }, { name: "mknodat", modeArg: 2 },
+  { name: "open", modeArg: 2, flagsArg: 1 }, { name: "openat", modeArg: 3, flagsArg: 2 },
+];
+const SET_ID_BITS = 0o6000;
+/** O_CREAT and __O_TMPFILE: the open flags that make the mode argument count. */
+const OPEN_WITH_MODE = 0o100 | 0o20000000;
 
 /** ioctl requests that push input into a terminal (keystroke injection). */
 const TIOCSTI = 0x5412;
@@ -58,9 +75,12 @@ const CLONE_NAMESPACE_FLAGS =
  *   2. The calls in DENIED_SYSCALLS fail with EPERM.
  *   3. ioctl(TIOCSTI/TIOCLINUX), personality(ADDR_NO_RANDOMIZE) and
  *      namespace-creating clone() flags fail with EPERM; other uses pass.
- *   4. clone3() fails with ENOSYS: its flags live in memory a filter cannot
- *      read, and libc falls back to clone(), which the filter can check.
- *   5. Everything else is allowed; the other layers (namespaces, no
+ *   4. clone3() and openat2() fail with ENOSYS: their flags and mode live in
+ *      memory a filter cannot read, and libc falls back to clone() and
+ *      openat(), which the filter can check.
+ *   5. chmod, creat, mknod and open with O_CREAT fail with EPERM when the
+ *      mode carries set-user-ID or set-group-ID bits (MODE_SETTERS).
+ *   6. Everything else is allowed; the other layers (namespaces, no
  *      capabilities, no_new_privs) bound what it can do.
  */
 export function buildSeccompFilter(arch: SeccompArch): Buffer {
@@ -73,6 +93,8 @@ export function buildSeccompFilter(arch: SeccompArch): Buffer {
 
   const checked: [SyscallName, string][] = [
     ["ioctl", "check_ioctl"], ["personality", "check_personality"], ["clone", "check_clone"], ["clone3", "enosys"],
+    ["openat2", "enosys"],
+    ...MODE_SETTERS.map((m): [SyscallName, string] => [m.name, `check_mode_${m.name}`]),
   ];
   for (const [name, label] of checked) {
     const number = nr(name);
@@ -101,6 +123,16 @@ export function buildSeccompFilter(arch: SeccompArch): Buffer {
     .load(dataArgLow(0))
     .jump("jset", CLONE_NAMESPACE_FLAGS, "eperm")
     .ret(SECCOMP_RET_ALLOW);
+
+  for (const setter of MODE_SETTERS) {
+    if (nr(setter.name) === undefined) continue;
+    program.label(`check_mode_${setter.name}`);
+    if (setter.flagsArg !== undefined) {
+      program.load(dataArgLow(setter.flagsArg)).jump("jset", OPEN_WITH_MODE, "next", "allow_mode");
+    }
+    program.load(dataArgLow(setter.modeArg)).jump("jset", SET_ID_BITS, "eperm", "allow_mode");
+  }
+  program.label("allow_mode").ret(SECCOMP_RET_ALLOW);
 
   program.label("foreign_abi").label("enosys").ret(SECCOMP_RET_ERRNO | ENOSYS);
   program.label("eperm").ret(SECCOMP_RET_ERRNO | EPERM);

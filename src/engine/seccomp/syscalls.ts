@@ -12,7 +12,8 @@ export type SyscallName =
   | "open_tree" | "move_mount" | "fsopen" | "fsconfig" | "fsmount" | "fspick" | "mount_setattr"
   | "open_by_handle_at" | "name_to_handle_at" | "swapon" | "swapoff" | "reboot" | "acct"
   | "syslog" | "quotactl" | "lookup_dcookie" | "vhangup" | "fanotify_init" | "nfsservctl"
-  | "uselib" | "iopl" | "ioperm" | "ustat" | "sysfs";
+  | "uselib" | "iopl" | "ioperm" | "ustat" | "sysfs" | "quotactl_fd"
+  | "chmod" | "fchmod" | "fchmodat" | "fchmodat2" | "open" | "openat" | "openat2" | "creat" | "mknod" | "mknodat";
 
 export interface SeccompArch {
   name: string;
@@ -37,7 +38,9 @@ export const X86_64: SeccompArch = {
     process_vm_readv: 310, process_vm_writev: 311, finit_module: 313, kexec_file_load: 320,
     bpf: 321, userfaultfd: 323, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433,
-    clone3: 435, mount_setattr: 442,
+    clone3: 435, mount_setattr: 442, quotactl_fd: 443,
+    open: 2, creat: 85, chmod: 90, fchmod: 91, mknod: 133, openat: 257, mknodat: 259, fchmodat: 268,
+    openat2: 437, fchmodat2: 452,
   },
 };
 
@@ -54,7 +57,8 @@ export const AARCH64: SeccompArch = {
     process_vm_readv: 270, process_vm_writev: 271, finit_module: 273, bpf: 280, userfaultfd: 282,
     kexec_file_load: 294, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433,
-    clone3: 435, mount_setattr: 442,
+    clone3: 435, mount_setattr: 442, quotactl_fd: 443,
+    mknodat: 33, fchmod: 52, fchmodat: 53, openat: 56, openat2: 437, fchmodat2: 452,
   },
 };
 
