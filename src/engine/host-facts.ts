@@ -18,11 +18,31 @@ export interface HostFacts {
   runtimeDirs: { path: string; symlinkTo: string | undefined }[];
   /** The /etc entries programs need that exist on this host. */
   etcEntries: string[];
-  /** The folder holding the running Node binary, when it is outside the runtime folders. */
+  /** The folder holding the running Node binary. */
   nodeBinDir: string;
-  nodePrefix: string | undefined;
+  /**
+   * When Node lives outside the runtime folders (nvm, ~/.local, /opt): the
+   * paths of its installation the sandbox needs, never the whole prefix
+   * (which may be the home folder): the binary, lib/node_modules (npm,
+   * node-gyp) and include/node (headers), plus the npm/npx links.
+   */
+  nodeInstall: { readOnly: string[]; links: { path: string; target: string }[] } | undefined;
   totalMemoryBytes: number;
   env: NodeJS.ProcessEnv;
+}
+
+function nodeInstallOf(binDir: string): NonNullable<HostFacts["nodeInstall"]> {
+  const prefix = path.dirname(binDir);
+  const readOnly = [path.join(binDir, "node"), path.join(prefix, "lib", "node_modules"), path.join(prefix, "include", "node")].filter((p) => fs.existsSync(p));
+  const links = ["npm", "npx", "corepack"].flatMap((name) => {
+    const link = path.join(binDir, name);
+    try {
+      return [{ path: link, target: fs.readlinkSync(link) }];
+    } catch {
+      return [];
+    }
+  });
+  return { readOnly, links };
 }
 
 const RUNTIME_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
@@ -37,7 +57,8 @@ const RUNTIME_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/lib
  */
 const ETC_ENTRIES = [
   "/etc/ld.so.cache", "/etc/alternatives",
-  "/etc/ssl", "/etc/pki", "/etc/crypto-policies",
+  // Certificates only: /etc/ssl/private holds the host's private keys.
+  "/etc/ssl/certs", "/etc/ssl/openssl.cnf", "/etc/pki/tls/certs", "/etc/pki/ca-trust", "/etc/crypto-policies",
   "/etc/localtime", "/etc/protocols", "/etc/services", "/etc/os-release",
 ];
 
@@ -65,7 +86,7 @@ export function readHostFacts(env: NodeJS.ProcessEnv = process.env, cwd = proces
     runtimeDirs,
     etcEntries,
     nodeBinDir,
-    nodePrefix: insideRuntime ? undefined : path.dirname(nodeBinDir),
+    nodeInstall: insideRuntime ? undefined : nodeInstallOf(nodeBinDir),
     totalMemoryBytes: os.totalmem(),
     env,
   };

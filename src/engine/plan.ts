@@ -101,7 +101,8 @@ function runtimeMounts(host: HostFacts): Mount[] {
       ? { kind: "ro-bind", source: dir.path, target: dir.path }
       : { kind: "symlink", target: dir.path, linkTo: dir.symlinkTo },
   );
-  if (host.nodePrefix) mounts.push({ kind: "ro-bind", source: host.nodePrefix, target: host.nodePrefix });
+  for (const file of host.nodeInstall?.readOnly ?? []) mounts.push({ kind: "ro-bind", source: file, target: file });
+  for (const link of host.nodeInstall?.links ?? []) mounts.push({ kind: "symlink", target: link.path, linkTo: link.target });
   return mounts;
 }
 
@@ -152,7 +153,7 @@ function grantMounts(grants: readonly ResolvedGrant[]): Mount[] {
 
 function sandboxEnv(permissions: Permissions, host: HostFacts, extra: ReadonlyMap<string, string> | undefined): Map<string, string> {
   const env = new Map<string, string>();
-  const pathDirs = host.nodePrefix ? `${host.nodeBinDir}:${SANDBOX_PATH}` : SANDBOX_PATH;
+  const pathDirs = host.nodeInstall ? `${host.nodeBinDir}:${SANDBOX_PATH}` : SANDBOX_PATH;
   env.set("PATH", pathDirs);
   env.set("HOME", SANDBOX_HOME);
   for (const [name, value] of Object.entries(host.env)) {
@@ -197,7 +198,8 @@ function sandboxCwd(permissions: Permissions, host: HostFacts, grants: readonly 
  */
 function checkCommandVisible(command: string, searchPath: string, cwd: string, grants: readonly ResolvedGrant[], host: HostFacts): void {
   const visibleOnHost = (file: string): boolean => {
-    const runtime = host.runtimeDirs.some((d) => isInside(file, d.path)) || (host.nodePrefix !== undefined && isInside(file, host.nodePrefix));
+    const runtime = host.runtimeDirs.some((d) => isInside(file, d.path)) ||
+      (host.nodeInstall?.readOnly.some((p) => file === p || isInside(file, p)) ?? false);
     const granted = grants.some((g) => isInside(file, g.real) || isInside(file, g.given));
     return runtime || granted;
   };

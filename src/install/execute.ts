@@ -1,4 +1,3 @@
-import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { run } from "../engine/run.js";
@@ -56,7 +55,6 @@ const TAIL_LINES = 30;
  * scripts from starting; the ones already running finish.
  */
 export async function runApprovedScripts(approved: readonly Approved[], options: ExecuteOptions): Promise<ExecuteReport> {
-  fs.mkdirSync(options.sandbox.nodeGypDir, { recursive: true });
   const byLocation = new Map(approved.map((d) => [d.package.location, d]));
   const waitingOn = new Map(approved.map((d) => [d.package.location, new Set(d.package.dependencies.filter((dep) => byLocation.has(dep)))]));
   const done = new Set<string>();

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import path from "node:path";
 import type { PermissionsInput } from "../policy/permissions.js";
 import type { ScriptedPackage } from "./inventory.js";
@@ -8,10 +9,17 @@ import type { PackageGrants } from "./policy-file.js";
 /** Limits for one install script when the policy sets none: enough for a native build, not for a runaway. */
 export const DEFAULT_INSTALL_TIMEOUT = "10m";
 export const DEFAULT_INSTALL_MEMORY = "4g";
+/** Inside the sandbox's private /tmp: gone with the sandbox. */
+const PRIVATE_NODE_GYP_DIR = "/tmp/.cache/node-gyp";
 
 export interface InstallSandboxContext {
   readonly projectDir: string;
-  /** node-gyp's header cache on the host (e.g. ~/.cache/node-gyp): writable, shared between builds. The caller creates it. */
+  /**
+   * node-gyp's header cache on the host (e.g. ~/.cache/node-gyp). Read-only
+   * when it exists: writable and shared, one approved package could plant a
+   * gyp file there that every later build, sandboxed or not, would run.
+   * When it does not exist, each script gets a private, throw-away one.
+   */
   readonly nodeGypDir: string;
   readonly npm: NpmFacts;
   /** Folders that must be readable for npm's node-gyp and shim when they live outside /usr (e.g. an nvm install). */
@@ -47,9 +55,10 @@ export function installSandboxPermissions(
   grants: PackageGrants,
   context: InstallSandboxContext,
 ): PermissionsInput {
-  const write = [pkg.dir, context.nodeGypDir, ...grants.write.map((item) => anchorWrite(pkg.dir, item))];
+  const write = [pkg.dir, ...grants.write.map((item) => anchorWrite(pkg.dir, item))];
+  const sharedCache = fs.existsSync(context.nodeGypDir);
   return {
-    allowRead: [...projectReadGrants(context), ...(context.extraRead ?? [])],
+    allowRead: [...projectReadGrants(context), ...(context.extraRead ?? []), ...(sharedCache ? [context.nodeGypDir] : [])],
     allowWrite: [...new Set(write)],
     allowEnv: [...grants.env],
     allowNet: [...grants.net],
@@ -67,7 +76,7 @@ export function installSandboxPermissions(
       manifest: pkg.manifest,
       npm: context.npm,
       systemPath: context.systemPath,
-      nodeGypDir: context.nodeGypDir,
+      nodeGypDir: sharedCache ? context.nodeGypDir : PRIVATE_NODE_GYP_DIR,
       ...(context.npmConfig === undefined ? {} : { config: context.npmConfig }),
     }),
     cwd: pkg.dir,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -59,6 +60,23 @@ describe("attack: reading host files", () => {
       assert.ok(!text(result).includes(PLANTED_KEY.trim().split("\n")[1]!));
     } finally {
       fs.unlinkSync(path.join(host.project, "src/key-link"));
+    }
+  });
+
+  test("a Node installed inside the home folder exposes only itself, not the home around it", () => {
+    const nodeHome = path.join(host.home, ".local");
+    fs.mkdirSync(path.join(nodeHome, "bin"), { recursive: true });
+    fs.copyFileSync(process.execPath, path.join(nodeHome, "bin/node"));
+    fs.chmodSync(path.join(nodeHome, "bin/node"), 0o755);
+    fs.writeFileSync(path.join(nodeHome, "credentials.txt"), "planted-next-to-node");
+    try {
+      const result = spawnSync(path.join(nodeHome, "bin/node"), [path.resolve("dist/src/cli/main.js"), "run", "--", "sh", "-c",
+        `cat ${nodeHome}/credentials.txt ${host.home}/.ssh/id_rsa; ls ${nodeHome}; node -e 'console.log("node runs")'`], { encoding: "utf8", env: { ...host.env, PATH: process.env.PATH } });
+      assert.match(result.stdout, /node runs/, result.stderr);
+      assert.doesNotMatch(result.stdout + result.stderr, /planted/);
+      assert.doesNotMatch(result.stdout, /credentials\.txt/);
+    } finally {
+      fs.rmSync(nodeHome, { recursive: true, force: true });
     }
   });
 

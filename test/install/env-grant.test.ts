@@ -19,7 +19,8 @@ describe("install scripts and the host environment", () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), "cordon-envgrant-"));
     const src = path.join(root, "src");
     fs.mkdirSync(src);
-    const record = "require('fs').writeFileSync('seen.json', JSON.stringify({ flag: process.env.BUILD_FLAG ?? null, token: process.env.NPM_TOKEN ?? null, gh: process.env.GITHUB_TOKEN ?? null }))";
+    // Also tries to plant a gyp file in node-gyp's shared header cache, which every later build would read.
+    const record = "const fs = require('fs'); let poisoned = 'no'; try { fs.writeFileSync(process.env.npm_config_devdir + '/cordon-poison.gypi', '{}'); poisoned = process.env.npm_config_devdir; } catch (e) {} fs.writeFileSync('seen.json', JSON.stringify({ flag: process.env.BUILD_FLAG ?? null, token: process.env.NPM_TOKEN ?? null, gh: process.env.GITHUB_TOKEN ?? null, poisoned }))";
     fs.writeFileSync(path.join(src, "package.json"), JSON.stringify({ name: "needs-flag", version: "1.0.0", scripts: { postinstall: `node -e "${record}"` } }));
     const packed = spawnSync("npm", ["pack", "--ignore-scripts", "--pack-destination", root, "--json"], { cwd: src, encoding: "utf8" });
     const tarball = (JSON.parse(packed.stdout) as [{ filename: string }])[0].filename;
@@ -29,7 +30,7 @@ describe("install scripts and the host environment", () => {
   });
   after(() => fs.rmSync(root, { recursive: true, force: true }));
 
-  test("a granted name passes, credentials do not, and granting a credential name is refused", () => {
+  test("a granted name passes, credentials do not, granting a credential name is refused, the node-gyp cache stays clean", () => {
     assert.equal(cordon({}, "install", "--skip-unknown").status, 0);
     const refused = cordon({}, "approve", "needs-flag", "--allow-env=NPM_TOKEN");
     assert.notEqual(refused.status, 0, refused.out);
@@ -38,6 +39,9 @@ describe("install scripts and the host environment", () => {
     const { status, out } = cordon({ BUILD_FLAG: "on", NPM_TOKEN: "npm_hostToken", GITHUB_TOKEN: "ghp_hostToken" }, "install");
     assert.equal(status, 0, out);
     const seen = JSON.parse(fs.readFileSync(path.join(project, "node_modules/needs-flag/seen.json"), "utf8")) as Record<string, string | null>;
-    assert.deepEqual(seen, { flag: "on", token: null, gh: null });
+    assert.deepEqual({ ...seen, poisoned: undefined }, { flag: "on", token: null, gh: null, poisoned: undefined });
+    // The shared cache is read-only (or, absent, a private one): nothing lands in the host's.
+    assert.ok(!fs.existsSync(path.join(os.homedir(), ".cache/node-gyp/cordon-poison.gypi")), "the shared node-gyp cache was written");
+    assert.ok(seen.poisoned === "no" || !String(seen.poisoned).startsWith(os.homedir()), JSON.stringify(seen));
   });
 });
