@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import fs from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -261,7 +262,7 @@ export class SandboxFs {
 
   /** Copies a host file or folder into the sandbox (folders through tar, unpacked inside). */
   async upload(localPath: string | URL, sandboxPath: string | URL): Promise<void> {
-    const local = localPath instanceof URL ? localPath.pathname : path.resolve(localPath);
+    const local = localPath instanceof URL ? fileURLToPath(localPath) : path.resolve(localPath);
     const target = inside(sandboxPath);
     const stat = await fs.promises.stat(local);
     if (stat.isDirectory()) {
@@ -281,7 +282,7 @@ export class SandboxFs {
    */
   async download(sandboxPath: string | URL, localPath: string | URL): Promise<void> {
     const source = inside(sandboxPath);
-    const local = localPath instanceof URL ? localPath.pathname : path.resolve(localPath);
+    const local = localPath instanceof URL ? fileURLToPath(localPath) : path.resolve(localPath);
     const info = await this.lstat(source);
     if (info.isFile) {
       await writeHostFile(local, await this.readFile(source));

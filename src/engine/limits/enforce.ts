@@ -44,7 +44,10 @@ export function chooseLimitStrategy(plan: SandboxPlan, capturingOutput: boolean,
   }
   // RLIMIT_NPROC counts every task of the user, cordon's own threads
   // included, so the sandbox gets the requested number on top of those.
-  const rlimits = { dataBytes: limits.memoryBytes, nproc: limits.pids + countUserTasks(process.getuid?.() ?? -1) };
+  // (Root is exempt from RLIMIT_NPROC, so there is nothing to count for it.)
+  const rlimits = runningAsRoot
+    ? { dataBytes: limits.memoryBytes }
+    : { dataBytes: limits.memoryBytes, nproc: limits.pids + countUserTasks(process.getuid?.() ?? -1) };
   enforcement.push({
     limit: "memory", value: limits.memoryBytes, mechanism: "rlimit", scope: "per-process",
     note: `RLIMIT_DATA for each process, because ${probe.reason}; a memory kill shows as the program's own allocation failure`,
