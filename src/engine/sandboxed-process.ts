@@ -109,7 +109,7 @@ export class SandboxedProcess {
         sandboxEnv: parsed.setEnv,
         tunnelFor: secrets?.tunnelFor ?? options.network?.tunnelFor,
         onEvent: (event) => {
-          if (event.type !== "connection-limit") secrets?.inspectDestination(event.host);
+          if (event.type === "allowed" || event.type === "blocked") secrets?.inspectDestination(event.host);
           onEvent?.(event);
         },
       });

@@ -10,6 +10,7 @@ export type AuditRecord =
   | { type: "script"; package: string; location: string; event: string; command: string; exitCode: number; durationMs: number; limitHit?: string; grants: { read: string[]; write: string[]; env: string[]; net: string[] } }
   | { type: "project-script"; event: string; command: string; exitCode: number; durationMs: number }
   | { type: "net"; package?: string; action: "allowed" | "blocked"; host: string; port: number; bytesUp?: number; bytesDown?: number; durationMs?: number; reason?: string }
+  | { type: "net-bypass"; package: string; attempts: number }
   | { type: "policy"; action: string; packages: string[] };
 
 /**

@@ -132,6 +132,11 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
       reportWithoutGrants: true,
       onEvent: (event) => {
         if (event.type === "connection-limit") return;
+        if (event.type === "bypassed") {
+          blocked.add(`the network directly (${event.attempts} attempt${event.attempts === 1 ? "" : "s"}, around the proxy)`);
+          options.audit.write({ type: "net-bypass", package: displayId(pkg.identity), attempts: event.attempts });
+          return;
+        }
         if (event.type === "blocked") blocked.add(event.port === 0 ? event.host : `${event.host}:${event.port}`);
         options.audit.write({
           type: "net", package: displayId(pkg.identity), action: event.type, host: event.host, port: event.port,

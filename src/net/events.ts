@@ -32,7 +32,17 @@ export interface EgressLimitEvent {
   refusedSinceLast: number;
 }
 
-export type EgressEvent = EgressConnectionEvent | EgressLimitEvent;
+/**
+ * Attempts to reach the network directly, around the proxy (a client that
+ * ignores proxy variables): they fail closed, and their number is reported
+ * once when the sandbox ends. The kernel counts them; it does not say where.
+ */
+export interface EgressBypassEvent {
+  type: "bypassed";
+  attempts: number;
+}
+
+export type EgressEvent = EgressConnectionEvent | EgressLimitEvent | EgressBypassEvent;
 
 /**
  * Turns blocked events into one line per distinct destination, for cordon's

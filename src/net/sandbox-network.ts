@@ -1,6 +1,7 @@
 import type { NetGrant } from "../policy/net-grant.js";
 import type { Mount } from "../engine/plan.js";
 import type { Destination } from "./destination.js";
+import { BypassCounter } from "./bypass-counter.js";
 import { EgressProxy, SANDBOX_PROXY_PORT } from "./egress-proxy.js";
 import type { PromptAnswer } from "./egress-gate.js";
 import type { EgressEvent } from "./events.js";
@@ -32,8 +33,11 @@ export class SandboxNetwork {
   readonly env: Map<string, string>;
   readonly mounts: Mount[];
   readonly #proxy: EgressProxy;
+  readonly #onEvent: ((event: EgressEvent) => void) | undefined;
+  #bypass: BypassCounter | undefined;
 
   constructor(options: SandboxNetworkOptions) {
+    this.#onEvent = options.onEvent;
     this.#proxy = new EgressProxy({
       grants: options.grants,
       resolve: options.resolve,
@@ -48,11 +52,17 @@ export class SandboxNetwork {
     this.mounts = preload.readOnlyPaths.map((p): Mount => ({ kind: "ro-bind", source: p, target: p }));
   }
 
-  attach(hostPid: number): Promise<{ port: number }> {
-    return this.#proxy.attachToNetns(hostPid, { port: SANDBOX_PROXY_PORT });
+  async attach(hostPid: number): Promise<{ port: number }> {
+    const attached = await this.#proxy.attachToNetns(hostPid, { port: SANDBOX_PROXY_PORT });
+    this.#bypass = BypassCounter.open(hostPid);
+    return attached;
   }
 
+  /** Closes the proxy, and reports direct attempts around it, if there were any. */
   close(): Promise<void> {
+    const attempts = this.#bypass?.finish() ?? 0;
+    this.#bypass = undefined;
+    if (attempts > 0) this.#onEvent?.({ type: "bypassed", attempts });
     return this.#proxy.close();
   }
 }

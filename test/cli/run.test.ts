@@ -91,12 +91,24 @@ describe("cordon run (CLI)", () => {
       assert.equal(result.status, 0, result.stderr);
       assert.equal(result.stdout, "served /ok");
       assert.equal(result.stderr.match(/cordon: blocked evil\.test:\d+ — allow with --allow-net=evil\.test/g)?.length, 1, result.stderr);
+      assert.doesNotMatch(result.stderr, /directly/, "proxied clients are not reported as bypassing");
       const records = fs.readFileSync(audit, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; host: string; bytesDown: number });
       assert.ok(records.some((r) => r.type === "allowed" && r.host === "api.test" && r.bytesDown > 0));
       assert.equal(records.filter((r) => r.type === "blocked" && r.host === "evil.test").length, 2);
     } finally {
       server.close();
     }
+  });
+
+  test("a client that ignores the proxy gets no network, and its attempts are reported", () => {
+    const audit = path.join(dir, "bypass-audit.jsonl");
+    const script = "curl -s --noproxy '*' --max-time 2 http://1.1.1.1/ && echo REACHED; " +
+      "python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b\"leak\", (\"8.8.8.8\", 53))' 2>/dev/null && echo SENT; true";
+    const { status, stdout, stderr } = cordon(["run", "--allow-net=granted.test", `--audit=${audit}`, "--", "sh", "-c", script]);
+    assert.equal(status, 0, stderr);
+    assert.doesNotMatch(stdout, /REACHED|SENT/);
+    assert.match(stderr, /tried 2 times to reach the network directly, around cordon's proxy/);
+    assert.ok(fs.readFileSync(audit, "utf8").includes('"type":"bypassed","attempts":2'));
   });
 
   test("--prompt asks on the terminal, and the answer decides", { skip: !fs.existsSync("/usr/bin/script") && "needs script(1)" }, async () => {

@@ -18,6 +18,7 @@ export async function auditCommand(argv: string[]): Promise<number> {
       case "script": line = `script    ${r.package} ${r.event} → exit ${r.exitCode} in ${r.durationMs} ms${r.limitHit ? ` (${r.limitHit} limit)` : ""}; write ${r.grants.write.join(",")}; net ${r.grants.net.join(",") || "none"}`; break;
       case "project-script": line = `project   ${r.event} → exit ${r.exitCode} (the project's own script, not sandboxed)`; break;
       case "net": line = `net       ${r.package ?? ""} ${r.action} ${r.host}:${r.port}${r.reason ? ` (${r.reason})` : ""}`; break;
+      case "net-bypass": line = `net       ${r.package} tried the network directly ${r.attempts} time(s), around the proxy (dropped)`; break;
       case "policy": line = `policy    ${r.action} ${r.packages.join(", ")}`; break;
     }
     process.stdout.write(`${r.time}  ${sanitizeForTerminal(line)}\n`);

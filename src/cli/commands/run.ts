@@ -123,6 +123,9 @@ export async function runCommand(argv: string[]): Promise<number> {
         onEvent: (event) => {
           const line = blocked.report(event);
           if (line) say(sanitizeForTerminal(line));
+          if (event.type === "bypassed") {
+            say(`cordon: the program tried ${event.attempts} time${event.attempts === 1 ? "" : "s"} to reach the network directly, around cordon's proxy; those attempts cannot leave the sandbox. (A client that ignores HTTP_PROXY/HTTPS_PROXY gets no network.)`);
+          }
           if (audit !== undefined && event.type !== "connection-limit") fs.writeSync(audit, `${JSON.stringify({ v: 1, ...event })}\n`);
         },
       },
