@@ -7,9 +7,25 @@ import { makeHostFixture, text, type HostFixture } from "../helpers/host-fixture
 
 const PYTHON = "/usr/bin/python3";
 
-function hostProcessesMatching(marker: string): string[] {
+/** Cgroup folders below `root` (a few levels deep) whose name starts with `prefix`. */
+function findCgroups(root: string, prefix: string, depth = 4): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(root, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => e.isDirectory()).flatMap((e) => {
+    const full = path.join(root, e.name);
+    if (e.name.startsWith(prefix)) return [full];
+    return depth > 0 ? findCgroups(full, prefix, depth - 1) : [];
+  });
+}
+
+/** Host processes whose command line starts with `command` (not ones that merely mention it, such as cordon's own). */
+function hostProcessesMatching(command: string): string[] {
   const out = spawnSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }).stdout;
-  return out.split("\n").filter((line) => line.includes(marker) && !line.includes("ps -eo"));
+  return out.split("\n").filter((line) => line.trim().replace(/^\d+\s+/, "").startsWith(command));
 }
 
 describe("attack: host processes and the terminal", () => {
@@ -100,5 +116,9 @@ describe("attack: host processes and the terminal", () => {
     cordon.kill("SIGKILL");
     for (let i = 0; i < 40 && hostProcessesMatching(`sleep ${marker}`).length > 0; i += 1) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(hostProcessesMatching(`sleep ${marker}`), []);
+    // The killed cordon could not remove its cgroup; the next run does.
+    await host.sh("true");
+    const leftovers = ["/sys/fs/cgroup", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified"].flatMap((root) => findCgroups(root, `cordon-${cordon.pid}-`));
+    assert.deepEqual(leftovers, []);
   });
 });

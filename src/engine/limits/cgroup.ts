@@ -88,7 +88,10 @@ export class SandboxCgroup {
   }
 
   static create(layout: CgroupLayout, name: string, limits: { memoryBytes?: number; pids?: number }): SandboxCgroup {
-    const leaf = `cordon-${name}`;
+    sweepOrphans(layout);
+    // Named after the owning cordon process, so a later run can tell an
+    // orphan (its owner was killed, e.g. kill -9) from a live sibling.
+    const leaf = `cordon-${process.pid}-${name}`;
     if (layout.version === 2) {
       const dir = path.join(layout.parent, leaf);
       fs.mkdirSync(dir);
@@ -175,6 +178,40 @@ function writeIfPresent(file: string, value: string): boolean {
   try {
     fs.writeFileSync(file, value);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes empty sandbox cgroups whose cordon process is gone: a cordon killed
+ * outright cannot remove its own, and the next run starts clean. Live
+ * owners' cgroups are never touched; a non-empty one is left alone.
+ */
+function sweepOrphans(layout: CgroupLayout): void {
+  const parents = layout.version === 2 ? [layout.parent] : [layout.memoryParent, layout.pidsParent];
+  for (const parent of parents) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(parent).filter((entry) => entry.startsWith("cordon-"));
+    } catch {
+      continue;
+    }
+    for (const entry of names) {
+      const owner = Number(/^cordon-(\d+)-/.exec(entry)?.[1]);
+      if (!Number.isInteger(owner) || owner === process.pid || isAlive(owner)) continue;
+      try {
+        fs.rmdirSync(path.join(parent, entry));
+      } catch { /* still has processes, or already gone */ }
+    }
+  }
+}
+
+/** A process that exited but was not yet reaped (a zombie) counts as gone. */
+function isAlive(pid: number): boolean {
+  try {
+    const state = fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").charAt(0);
+    return state !== "Z" && state !== "X";
   } catch {
     return false;
   }
