@@ -26,12 +26,13 @@ const skip = !isRoot
 describe("the unprivileged path", { skip }, () => {
   let host: HostFixture;
   let cli: string;
+  let copy: string;
   before(() => {
     const uid = Number(lookup.stdout.trim());
     const gid = Number(spawnSync("id", ["-g", testUser], { encoding: "utf8" }).stdout.trim());
     host = makeHostFixture({ uid, gid });
     // A copy of the built CLI the test user can read wherever the checkout lives.
-    const copy = fs.mkdtempSync(path.join(os.tmpdir(), "cordon-cli-"));
+    copy = fs.mkdtempSync(path.join(os.tmpdir(), "cordon-cli-"));
     fs.cpSync(path.resolve("dist/src"), path.join(copy, "src"), { recursive: true });
     fs.writeFileSync(path.join(copy, "package.json"), '{ "type": "module" }\n');
     spawnSync("chmod", ["-R", "a+rX", copy]);
@@ -39,7 +40,7 @@ describe("the unprivileged path", { skip }, () => {
   });
   after(() => {
     host?.cleanup();
-    if (cli) fs.rmSync(path.dirname(path.dirname(cli)), { recursive: true, force: true });
+    if (copy) fs.rmSync(copy, { recursive: true, force: true });
   });
 
   const cordon = (args: string[]): { status: number | null; out: string } => {
