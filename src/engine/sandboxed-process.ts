@@ -114,9 +114,12 @@ export class SandboxedProcess {
         },
       });
     }
-    const extras = secrets ? { extraEnv: new Map([...(options.extraEnv ?? []), ...secrets.env]), extraMounts: [...(options.extraMounts ?? []), ...secrets.mounts] } : {};
+    // What the layers above the engine add: the caller's, the secrets' (CA
+    // trust, placeholders) and the network's (proxy variables, preload).
+    const extraEnv = new Map([...(options.extraEnv ?? []), ...(secrets?.env ?? []), ...(network?.env ?? [])]);
+    const extraMounts = [...(options.extraMounts ?? []), ...(secrets?.mounts ?? []), ...(network?.mounts ?? [])];
     try {
-      return new SandboxedProcess(command, args, parsed, host, network, { ...options, ...extras });
+      return new SandboxedProcess(command, args, parsed, host, network, { ...options, extraEnv, extraMounts });
     } catch (error) {
       await network?.close();
       throw error;
@@ -132,9 +135,7 @@ export class SandboxedProcess {
     options: SpawnOptions,
   ) {
     const started = performance.now();
-    const extraEnv = new Map([...(options.extraEnv ?? []), ...(network?.env ?? [])]);
-    const extraMounts = [...(options.extraMounts ?? []), ...(network?.mounts ?? [])];
-    this.plan = planSandbox({ command, args, permissions: parsed, host, extraMounts, extraEnv });
+    this.plan = planSandbox({ command, args, permissions: parsed, host, extraMounts: options.extraMounts, extraEnv: options.extraEnv });
     const capturing = options.stdout === "pipe" || options.stderr === "pipe";
     const strategy = chooseLimitStrategy(this.plan, capturing, host.uid === 0);
     const backend = options.backend ?? new BubblewrapBackend();

@@ -23,6 +23,8 @@ export interface ScriptOutcome {
   outputTail: string;
   /** Destinations the script tried to reach and was refused. */
   blockedHosts: string[];
+  /** Attempts to reach the network directly, around the proxy (destinations unknown). */
+  bypassAttempts: number;
 }
 
 export type ExecuteEvent =
@@ -100,7 +102,7 @@ async function runPackage(decision: Approved, options: ExecuteOptions): Promise<
   const built = `${pkg.identity.integrity ?? displayId(pkg.identity)} ${pkg.installCode.hash}`;
   for (const script of pkg.scripts) {
     if (options.state.finished(pkg.location, built, script.event)) {
-      results.push({ package: pkg, script, status: "already-done", exitCode: 0, durationMs: 0, limitHit: undefined, outputTail: "", blockedHosts: [] });
+      results.push({ package: pkg, script, status: "already-done", exitCode: 0, durationMs: 0, limitHit: undefined, outputTail: "", blockedHosts: [], bypassAttempts: 0 });
       continue;
     }
     options.onEvent?.({ type: "script-start", package: pkg, script });
@@ -120,6 +122,7 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
   // npm runs every lifecycle script through sh -c, and so does cordon: the
   // script text is the package's, the shell is the sandbox's.
   const blocked = new Set<string>();
+  let bypassAttempts = 0;
   const result = await run("/bin/sh", ["-c", script.command], permissions, {
     hostCwd: pkg.dir,
     // Only variables the policy grants by name (never credentials: the
@@ -133,7 +136,7 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
       onEvent: (event) => {
         if (event.type === "connection-limit") return;
         if (event.type === "bypassed") {
-          blocked.add(`the network directly (${event.attempts} attempt${event.attempts === 1 ? "" : "s"}, around the proxy)`);
+          bypassAttempts = event.attempts;
           options.audit.write({ type: "net-bypass", package: displayId(pkg.identity), attempts: event.attempts });
           return;
         }
@@ -156,6 +159,7 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
     limitHit: result.limitHit,
     outputTail: output.split("\n").slice(-TAIL_LINES).join("\n"),
     blockedHosts: [...blocked],
+    bypassAttempts,
   };
   options.audit.write({
     type: "script",

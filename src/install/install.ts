@@ -179,7 +179,8 @@ function sandboxContext(projectDir: string, check: InstallCheck): InstallSandbox
     npmConfig: readNpmBuildConfig(projectDir),
     systemPath: `${nodeDir}:${SANDBOX_PATH}`,
     lockfile: check.inventory.lockfile,
-    extraRead: [path.dirname(path.dirname(npm.nodeGyp.replace(/\/node_modules\/node-gyp\/.*$/, "/node_modules")))].filter((p) => !p.startsWith("/usr/")),
+    // (npm and its node-gyp need no extra grant: the engine shows every
+    // sandbox Node's lib/node_modules, wherever Node is installed.)
   };
 }
 
@@ -205,7 +206,7 @@ function scriptFailedError(execution: ExecuteReport): InstallError {
   const id = displayId(failure.package.identity);
   const ran = execution.outcomes.filter((o) => o.status !== "failed").map((o) => `${displayId(o.package.identity)} ${o.script.event}`);
   const name = failure.package.identity.name;
-  const advice = failure.blockedHosts.length > 0
+  const advice = failure.blockedHosts.length > 0 || failure.bypassAttempts > 0
     ? blockedHostsAdvice(failure)
     : failure.limitHit === "timeout"
       ? `It hit its time limit; raise it: cordon approve ${name} --timeout=20m.`
@@ -226,9 +227,17 @@ function scriptFailedError(execution: ExecuteReport): InstallError {
  * What to tell the user when a script tried to reach hosts its policy does
  * not grant (whether or not it then failed): the exact grant, and the deny.
  */
-export function blockedHostsAdvice(outcome: Pick<ScriptOutcome, "package" | "script" | "blockedHosts">): string {
+export function blockedHostsAdvice(outcome: Pick<ScriptOutcome, "package" | "script" | "blockedHosts" | "bypassAttempts">): string {
   const name = outcome.package.identity.name;
-  const hosts = [...new Set(outcome.blockedHosts.map((h) => h.replace(/:(443|80)$/, "")))];
-  return `${displayId(outcome.package.identity)} ${outcome.script.event} tried to reach ${outcome.blockedHosts.join(", ")}, which its policy does not grant (blocked). ` +
-    `If that download is expected, grant it: cordon approve ${name} --allow-net=${hosts.join(",")}; to install without its script: cordon deny ${name}.`;
+  const id = `${displayId(outcome.package.identity)} ${outcome.script.event}`;
+  const parts: string[] = [];
+  if (outcome.blockedHosts.length > 0) {
+    const hosts = [...new Set(outcome.blockedHosts.map((h) => h.replace(/:(443|80)$/, "")))];
+    parts.push(`${id} tried to reach ${outcome.blockedHosts.join(", ")}, which its policy does not grant (blocked). ` +
+      `If that download is expected, grant it: cordon approve ${name} --allow-net=${hosts.join(",")}; to install without its script: cordon deny ${name}.`);
+  }
+  if (outcome.bypassAttempts > 0) {
+    parts.push(`${id} tried ${outcome.bypassAttempts} time(s) to reach the network directly, around cordon's proxy (a client that ignores HTTP_PROXY gets no network).`);
+  }
+  return parts.join(" ");
 }

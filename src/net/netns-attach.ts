@@ -50,11 +50,8 @@ const ENTER_NETNS_OWNER_PY = [
  */
 export async function listenInNetns(hostPid: number, port: number, timeoutMs = ATTACH_TIMEOUT_MS): Promise<Server> {
   if (!Number.isInteger(hostPid) || hostPid <= 0) throw new SandboxStartError(`Cannot attach the network proxy: ${hostPid} is not a process id.`);
-  const helper = [process.execPath, HELPER, String(port)];
-  const [file, ...args] = process.geteuid?.() === 0
-    ? [findTool("nsenter", "util-linux"), "--target", String(hostPid), "--net", "--", ...helper]
-    : [findTool("python3", "python3"), "-I", "-S", "-c", ENTER_NETNS_OWNER_PY, String(hostPid), ...helper];
-  const child = spawn(file as string, args, {
+  const { file, args } = netnsEntryCommand(hostPid, [process.execPath, HELPER, String(port)]);
+  const child = spawn(file, args, {
     // An empty environment: nothing of cordon's (NODE_OPTIONS included) rides into the helper.
     stdio: ["ignore", "ignore", "pipe", "ipc"], env: {}, windowsHide: true,
   });
@@ -82,6 +79,17 @@ export async function listenInNetns(hostPid: number, port: number, timeoutMs = A
     if (child.connected) child.disconnect();
     if (child.exitCode === null) setTimeout(() => child.kill("SIGKILL"), 1_000).unref();
   }
+}
+
+/**
+ * The command that runs `argv` in the network namespace of `hostPid`, and in
+ * nothing else of that sandbox: as root util-linux's nsenter; as an ordinary
+ * user the owning user namespace first (see ENTER_NETNS_OWNER_PY).
+ */
+export function netnsEntryCommand(hostPid: number, argv: readonly string[]): { file: string; args: string[] } {
+  return process.geteuid?.() === 0
+    ? { file: findTool("nsenter", "util-linux"), args: ["--target", String(hostPid), "--net", "--", ...argv] }
+    : { file: findTool("python3", "python3"), args: ["-I", "-S", "-c", ENTER_NETNS_OWNER_PY, String(hostPid), ...argv] };
 }
 
 function findTool(name: string, packageName: string): string {

@@ -104,9 +104,3 @@ export function normalizeIp(text: string): { address: string; family: 4 | 6 } | 
   }
   return { address: canonical, family: 6 };
 }
-
-/** The `--allow-net` text that grants exactly this host and port. */
-export function grantTextFor(host: string, port: number, defaultPort: number | undefined): string {
-  const shown = isIPv6(host) ? `[${host}]` : host;
-  return port === defaultPort ? shown : `${shown}:${port}`;
-}

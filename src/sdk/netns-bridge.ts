@@ -1,28 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
 import type net from "node:net";
 import { fileURLToPath } from "node:url";
-import { BackendUnavailableError } from "../errors.js";
+import { netnsEntryCommand } from "../net/netns-attach.js";
 import { SandboxClosedError } from "./errors.js";
 
 const HELPER = fileURLToPath(new URL("./helpers/netns-connect.cjs", import.meta.url));
-
-/**
- * Enters the user namespace owning a process's network namespace, then the
- * network namespace, then execs argv (the same technique as
- * src/net/netns-attach.ts, which explains why util-linux 2.38's nsenter
- * cannot do it for an unprivileged user).
- */
-const ENTER_NETNS_PY = [
-  "import ctypes, fcntl, os, sys",
-  "libc = ctypes.CDLL(None, use_errno=True)",
-  "net = os.open('/proc/%d/ns/net' % int(sys.argv[1]), os.O_RDONLY | os.O_CLOEXEC)",
-  "owner = fcntl.ioctl(net, 0xB701)",
-  "for fd, kind in ((owner, 0x10000000), (net, 0x40000000)):",
-  "    if libc.setns(fd, kind) != 0:",
-  "        err = ctypes.get_errno(); raise OSError(err, os.strerror(err))",
-  "os.execv(sys.argv[2], sys.argv[2:])",
-].join("\n");
 
 /**
  * Opens TCP connections to the sandbox's own loopback from the host: a
@@ -52,11 +34,9 @@ export class NetnsBridge {
   }
 
   static async open(hostPid: number): Promise<NetnsBridge> {
-    const helperArgv = [process.execPath, HELPER];
-    const [file, ...args] = process.geteuid?.() === 0
-      ? [tool("nsenter"), "--target", String(hostPid), "--net", "--", ...helperArgv]
-      : [tool("python3"), "-I", "-S", "-c", ENTER_NETNS_PY, String(hostPid), ...helperArgv];
-    const helper = spawn(file!, args, { stdio: ["ignore", "ignore", "pipe", "ipc"], env: {} });
+    // The same entry as the egress proxy's attach: only the network namespace.
+    const { file, args } = netnsEntryCommand(hostPid, [process.execPath, HELPER]);
+    const helper = spawn(file, args, { stdio: ["ignore", "ignore", "pipe", "ipc"], env: {} });
     let stderr = "";
     helper.stderr?.on("data", (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-2000); });
     await new Promise<void>((resolve, reject) => {
@@ -88,13 +68,4 @@ export class NetnsBridge {
     if (this.#helper.connected) this.#helper.disconnect();
     this.#helper.kill("SIGKILL");
   }
-}
-
-function tool(name: string): string {
-  for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin", ...(process.env.PATH ?? "").split(":")]) {
-    if (dir && fs.existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
-  }
-  throw new BackendUnavailableError(`Reaching a sandbox's ports needs ${name} on this machine, and it is missing.`, {
-    hint: `Install it: sudo apt-get install -y ${name === "nsenter" ? "util-linux" : name}`,
-  });
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { makeHostFixture, PLANTED_TOKENS, rejectsWith, text, type HostFixture } from "../helpers/host-fixture.js";
 
@@ -28,6 +29,23 @@ describe("attack: reading the host environment", () => {
     assert.match(result.stdout.toString(), /^NPM_TOKEN=npm_envToken77c1$/m);
     assert.match(result.stdout.toString(), /^AWS_SECRET_ACCESS_KEY=/m);
     assert.doesNotMatch(result.stdout.toString(), /GITHUB_TOKEN/);
+  });
+
+  test("a variable passed to the sandbox never shows in the host's process list", async () => {
+    // Any local user can read /proc/<pid>/cmdline: bubblewrap's options
+    // (variables included) travel through a pipe, not its command line.
+    const value = `cmdline-canary-${process.pid}`;
+    const running = host.sh("sleep 2", { env: [`CANARY=${value}`], allowEnv: ["NPM_TOKEN"] });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const seen: string[] = [];
+    for (const pid of fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
+      try {
+        const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        if (cmdline.includes(value) || cmdline.includes(PLANTED_TOKENS.NPM_TOKEN)) seen.push(cmdline.replace(/\0/g, " "));
+      } catch { /* exited */ }
+    }
+    await running;
+    assert.deepEqual(seen, []);
   });
 
   test("--env sets a value inside without reading the host", async () => {

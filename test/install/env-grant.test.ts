@@ -20,7 +20,7 @@ describe("install scripts and the host environment", () => {
     const src = path.join(root, "src");
     fs.mkdirSync(src);
     // Also tries to plant a gyp file in node-gyp's shared header cache, which every later build would read.
-    const record = "const fs = require('fs'); let poisoned = 'no'; try { fs.writeFileSync(process.env.npm_config_devdir + '/cordon-poison.gypi', '{}'); poisoned = process.env.npm_config_devdir; } catch (e) {} fs.writeFileSync('seen.json', JSON.stringify({ flag: process.env.BUILD_FLAG ?? null, token: process.env.NPM_TOKEN ?? null, gh: process.env.GITHUB_TOKEN ?? null, poisoned }))";
+    const record = "const fs = require('fs'); let poisoned = 'no'; try { fs.writeFileSync(process.env.npm_config_devdir + '/cordon-poison.gypi', '{}'); poisoned = process.env.npm_config_devdir; } catch (e) {} fs.writeFileSync('seen.json', JSON.stringify({ flag: process.env.BUILD_FLAG ?? null, token: process.env.NPM_TOKEN ?? null, gh: process.env.GITHUB_TOKEN ?? null, poisoned })); require('net').connect(443, '1.1.1.1').on('error', () => {})";
     fs.writeFileSync(path.join(src, "package.json"), JSON.stringify({ name: "needs-flag", version: "1.0.0", scripts: { postinstall: `node -e "${record}"` } }));
     const packed = spawnSync("npm", ["pack", "--ignore-scripts", "--pack-destination", root, "--json"], { cwd: src, encoding: "utf8" });
     const tarball = (JSON.parse(packed.stdout) as [{ filename: string }])[0].filename;
@@ -43,5 +43,8 @@ describe("install scripts and the host environment", () => {
     // The shared cache is read-only (or, absent, a private one): nothing lands in the host's.
     assert.ok(!fs.existsSync(path.join(os.homedir(), ".cache/node-gyp/cordon-poison.gypi")), "the shared node-gyp cache was written");
     assert.ok(seen.poisoned === "no" || !String(seen.poisoned).startsWith(os.homedir()), JSON.stringify(seen));
+    // Its direct connection (around the proxy) failed, and is said and audited.
+    assert.match(out, /tried 1 time\(s\) to reach the network directly/);
+    assert.match(fs.readFileSync(path.join(project, ".cordon/audit.jsonl"), "utf8"), /"type":"net-bypass","package":"needs-flag@1\.0\.0","attempts":1/);
   });
 });

@@ -1,9 +1,9 @@
-import { parseArgs } from "node:util";
 import { ConfigError } from "../../errors.js";
 import { blockedHostsAdvice, installProject, type InstallProgress } from "../../install/install.js";
 import { displayId } from "../../install/package-identity.js";
 import type { PackageReport } from "../../scan/types.js";
 import { severityRank } from "../../scan/verdict.js";
+import { parseCommandFlags } from "../flags.js";
 import { terminalReview } from "../install-review.js";
 import { paint, sanitizeForTerminal, say } from "../terminal.js";
 
@@ -85,7 +85,7 @@ function printProgress(event: InstallProgress): void {
       const id = sanitizeForTerminal(displayId(o.package.identity));
       if (o.status === "ok") say(`    ${paint("green", "✔")} ${id} ${o.script.event} finished in ${(o.durationMs / 1000).toFixed(1)}s`);
       else if (o.status === "failed") say(`    ${paint("red", "✘")} ${id} ${o.script.event} failed with exit code ${o.exitCode}`);
-      if (o.status === "ok" && o.blockedHosts.length > 0) say(`    ${paint("yellow", "⚠")} ${sanitizeForTerminal(blockedHostsAdvice(o))}`);
+      if (o.status === "ok" && (o.blockedHosts.length > 0 || o.bypassAttempts > 0)) say(`    ${paint("yellow", "⚠")} ${sanitizeForTerminal(blockedHostsAdvice(o))}`);
       break;
     }
     case "project-script":
@@ -95,19 +95,15 @@ function printProgress(event: InstallProgress): void {
 }
 
 function parseFlags(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        "skip-unknown": { type: "boolean" },
-        "no-project-scripts": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw new ConfigError(`cordon install: ${(error as Error).message}`, { hint: "See cordon install --help." });
-  }
+  return parseCommandFlags("install", {
+    args: argv,
+    allowPositionals: true,
+    options: {
+      "skip-unknown": { type: "boolean" },
+      "no-project-scripts": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
 }
 
 /** The scanner's most severe findings as one short phrase for the package list. */

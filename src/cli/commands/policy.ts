@@ -1,10 +1,10 @@
-import { parseArgs } from "node:util";
 import { ConfigError } from "../../errors.js";
 import { AuditLog } from "../../install/audit-log.js";
 import { checkInstallScripts } from "../../install/check.js";
 import { InstallCodeStore } from "../../install/install-code-store.js";
 import { approvePackages, denyPackages, prunePolicy, type GrantsInput, type PolicyEdit } from "../../install/policy-edit.js";
 import { listPolicy } from "../../install/policy-list.js";
+import { parseCommandFlags } from "../flags.js";
 import { paint, sanitizeForTerminal, say } from "../terminal.js";
 
 const APPROVE_HELP = `Usage: cordon approve NAME[@VERSION]... [grants]
@@ -21,21 +21,19 @@ package.json's "cordon" section:
 deny makes npm and cordon skip its scripts, silently, from now on.`;
 
 export async function approveCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = userErrors(() =>
-    parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        "allow-net": { type: "string", multiple: true },
-        "allow-write": { type: "string", multiple: true },
-        "allow-env": { type: "string", multiple: true },
-        timeout: { type: "string" },
-        memory: { type: "string" },
-        "no-pin": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }),
-  );
+  const { values, positionals } = parseCommandFlags("approve", {
+    args: argv,
+    allowPositionals: true,
+    options: {
+      "allow-net": { type: "string", multiple: true },
+      "allow-write": { type: "string", multiple: true },
+      "allow-env": { type: "string", multiple: true },
+      timeout: { type: "string" },
+      memory: { type: "string" },
+      "no-pin": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   if (values.help) return help(APPROVE_HELP);
   requireNames(positionals, "approve");
   const check = await checkInstallScripts(process.cwd());
@@ -56,9 +54,7 @@ export async function approveCommand(argv: string[]): Promise<number> {
 }
 
 export async function denyCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = userErrors(() =>
-    parseArgs({ args: argv, allowPositionals: true, options: { help: { type: "boolean", short: "h" } } }),
-  );
+  const { values, positionals } = parseCommandFlags("deny", { args: argv, allowPositionals: true, options: { help: { type: "boolean", short: "h" } } });
   if (values.help) return help(APPROVE_HELP);
   requireNames(positionals, "deny");
   const check = await checkInstallScripts(process.cwd());
@@ -103,12 +99,4 @@ function requireNames(names: string[], verb: string): void {
 function help(text: string): number {
   process.stdout.write(`${text}\n`);
   return 0;
-}
-
-function userErrors<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message}`, { hint: "See cordon approve --help." });
-  }
 }

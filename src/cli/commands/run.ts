@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import { ConfigError } from "../../errors.js";
 import { run } from "../../engine/run.js";
 import { formatBytes, formatDuration } from "../../policy/units.js";
@@ -10,6 +9,7 @@ import fs from "node:fs";
 import { BlockedDestinations } from "../../net/events.js";
 import { parseSecretFlag } from "../../net/secrets/secret-grant.js";
 import { terminalPrompt } from "../net-prompt.js";
+import { parseCommandFlags } from "../flags.js";
 import { sanitizeForTerminal, say, warn } from "../terminal.js";
 
 export const RUN_HELP = `Usage: cordon run [grants] [limits] -- COMMAND [ARGS...]
@@ -196,37 +196,30 @@ function explain(file: string, args: string[], permissions: ReturnType<typeof pa
 }
 
 function parseRunFlags(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        "allow-read": { type: "string", multiple: true },
-        "allow-write": { type: "string", multiple: true },
-        "allow-env": { type: "string", multiple: true },
-        "allow-net": { type: "string", multiple: true },
-        env: { type: "string", multiple: true },
-        cwd: { type: "string" },
-        timeout: { type: "string" },
-        memory: { type: "string" },
-        pids: { type: "string" },
-        disk: { type: "string" },
-        output: { type: "string" },
-        explain: { type: "boolean" },
-        resolve: { type: "string", multiple: true },
-        prompt: { type: "boolean" },
-        audit: { type: "string" },
-        secret: { type: "string", multiple: true },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(`cordon run: ${message.replace(/\. To specify a positional argument.*$/s, "")}`, {
-      hint: "Put cordon's flags before -- and the command after it: cordon run --allow-read=. -- node script.js. See cordon run --help.",
-    });
-  }
+  return parseCommandFlags("run", {
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      "allow-read": { type: "string", multiple: true },
+      "allow-write": { type: "string", multiple: true },
+      "allow-env": { type: "string", multiple: true },
+      "allow-net": { type: "string", multiple: true },
+      env: { type: "string", multiple: true },
+      cwd: { type: "string" },
+      timeout: { type: "string" },
+      memory: { type: "string" },
+      pids: { type: "string" },
+      disk: { type: "string" },
+      output: { type: "string" },
+      explain: { type: "boolean" },
+      resolve: { type: "string", multiple: true },
+      prompt: { type: "boolean" },
+      audit: { type: "string" },
+      secret: { type: "string", multiple: true },
+      help: { type: "boolean", short: "h" },
+    },
+  }, "Put cordon's flags before -- and the command after it: cordon run --allow-read=. -- node script.js. See cordon run --help.");
 }
 
 /** `--resolve=HOST:ADDR` (ADDR may be [IPv6]); the proxy validates both parts. */

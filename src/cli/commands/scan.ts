@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import { relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandFlags } from "../flags.js";
 import { ConfigError } from "../../errors.js";
 import {
   ScanCache, scanPackageDir, scanSpec, scanTarball, scanTree, severityRank, toSarif, verdictRank, worstVerdict,
@@ -57,24 +57,18 @@ export async function scanCommand(argv: string[]): Promise<number> {
 }
 
 function parseRequest(argv: string[]): ScanRequest {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        format: { type: "string", default: "text" },
-        "fail-on": { type: "string", default: "malicious" },
-        tree: { type: "boolean", default: false },
-        "no-cache": { type: "boolean", default: false },
-        verbose: { type: "boolean", default: false },
-      },
-    });
-  } catch (error) {
-    throw new ConfigError(`cordon scan: ${error instanceof Error ? error.message : String(error)}`, { hint: "See 'cordon scan --help'." });
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandFlags("scan", {
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      format: { type: "string", default: "text" },
+      "fail-on": { type: "string", default: "malicious" },
+      tree: { type: "boolean", default: false },
+      "no-cache": { type: "boolean", default: false },
+      verbose: { type: "boolean", default: false },
+    },
+  });
   if (positionals.length > 1) throw new ConfigError(`cordon scan takes one target, got ${positionals.length}.`, { hint: "Scan one folder, tarball or npm: spec at a time, or none for ./node_modules." });
   const format = oneOf(FORMATS, values.format, "--format");
   const failOn = oneOf(FAIL_ON, values["fail-on"], "--fail-on");

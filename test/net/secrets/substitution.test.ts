@@ -68,3 +68,17 @@ test("--secret forms and errors", () => {
   }
   assert.throws(() => secretsFromRecord({ K: { value: "", hosts: ["a.com"] } }), /value is missing or empty/);
 });
+
+test("the sandbox CA signs only for its secrets' hosts, and says so in a critical name constraint", async () => {
+  const { SandboxCertificateAuthority } = await import("../../../src/net/tls/certificate-authority.js");
+  const x509 = await import("@peculiar/x509");
+  const ca = await SandboxCertificateAuthority.create(["api.example.com"]);
+  await assert.rejects(ca.contextFor("evil.example.com"), /does not sign for evil\.example\.com/);
+  const parsed = new x509.X509Certificate(ca.certificatePem);
+  const constraint = parsed.getExtension("2.5.29.30");
+  assert.ok(constraint, "no name constraints extension");
+  assert.equal(constraint.critical, true);
+  assert.ok(Buffer.from(constraint.value).includes(Buffer.from("api.example.com")));
+  assert.ok(parsed.getExtension(x509.BasicConstraintsExtension)?.ca);
+  assert.equal(parsed.publicKey.algorithm.name, "ECDSA");
+});
