@@ -110,10 +110,25 @@ function protectedPathsOf(grants: readonly ResolvedGrant[]): string[] {
     for (const relative of PERSISTENCE_PATHS) {
       const candidate = path.join(grant.real, relative);
       const explicitlyGranted = grants.some((g) => g.writable && (g.real === candidate || isInside(g.real, candidate)));
-      if (!explicitlyGranted && fs.existsSync(candidate)) result.push(candidate);
+      if (!explicitlyGranted && isRealEntry(candidate)) result.push(candidate);
     }
   }
   return result;
+}
+
+/**
+ * A protected path is mounted over itself only when it is a real file or
+ * folder. A symlink is never followed: `.git -> ..` would otherwise bind the
+ * project's parent (say, the home folder) into the sandbox at the link's
+ * target. A link cannot hold hooks itself; a sandbox that replaces it is
+ * caught by the persistence report when it ends.
+ */
+function isRealEntry(candidate: string): boolean {
+  try {
+    return !fs.lstatSync(candidate).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function safeRealpath(target: string): string | undefined {

@@ -29,6 +29,41 @@ export interface HostFacts {
   nodeInstall: { readOnly: string[]; links: { path: string; target: string }[] } | undefined;
   totalMemoryBytes: number;
   env: NodeJS.ProcessEnv;
+  /** Which of the kernel files the sandbox's /proc covers exist on this kernel (see PROC_READ_ONLY). */
+  procCovers: { readOnly: string[]; maskedFiles: string[]; maskedDirs: string[] };
+}
+
+/**
+ * Parts of /proc that are the host kernel's, not the sandbox's. When cordon
+ * runs as root, the sandbox's uid 0 is host uid 0, and file permissions alone
+ * let it write /proc/sys/kernel/core_pattern (a program run as host root on
+ * the next crash) or /proc/sysrq-trigger; capabilities do not enter into it.
+ * bubblewrap covers /proc/sys only when the folder itself is writable, which
+ * it is not (the files in it are). These lists are the OCI runtime defaults
+ * (runc's readonlyPaths and maskedPaths) plus the kernel log and key lists:
+ * read-only ones are bound from the host read-only; masked files get an
+ * empty read-only file and masked folders an empty read-only tmpfs.
+ */
+const PROC_READ_ONLY = ["/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/mtrr", "/proc/pressure"];
+const PROC_MASKED = [
+  "/proc/kcore", "/proc/keys", "/proc/key-users", "/proc/kmsg", "/proc/latency_stats", "/proc/timer_list",
+  "/proc/timer_stats", "/proc/sched_debug", "/proc/acpi", "/proc/scsi", "/proc/asound", "/proc/sysvipc",
+  "/proc/driver", "/proc/tty/driver",
+];
+
+function readProcCovers(): HostFacts["procCovers"] {
+  const kind = (p: string): "file" | "dir" | undefined => {
+    try {
+      return fs.statSync(p).isDirectory() ? "dir" : "file";
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    readOnly: PROC_READ_ONLY.filter((p) => kind(p) !== undefined),
+    maskedFiles: PROC_MASKED.filter((p) => kind(p) === "file"),
+    maskedDirs: PROC_MASKED.filter((p) => kind(p) === "dir"),
+  };
 }
 
 function nodeInstallOf(binDir: string): NonNullable<HostFacts["nodeInstall"]> {
@@ -89,5 +124,6 @@ export function readHostFacts(env: NodeJS.ProcessEnv = process.env, cwd = proces
     nodeInstall: insideRuntime ? undefined : nodeInstallOf(nodeBinDir),
     totalMemoryBytes: os.totalmem(),
     env,
+    procCovers: readProcCovers(),
   };
 }

@@ -7,7 +7,14 @@ import type { HostFacts } from "./host-facts.js";
 
 /** One step in building the sandbox's filesystem, applied in order. */
 export type Mount =
-  | { kind: "ro-bind" | "bind"; source: string; target: string }
+  /**
+   * A host path bound into the sandbox. `source` is canonical (no symlink in
+   * any component): the backend pins it by descriptor and refuses it if it
+   * is no longer that path. `sourceIn: "launcher"` marks a source that only
+   * exists in the launcher stage's mount namespace (the SDK's overlay),
+   * which is bound by name.
+   */
+  | { kind: "ro-bind" | "bind"; source: string; target: string; sourceIn?: "launcher" }
   | { kind: "tmpfs"; target: string; sizeBytes: number; mode: number }
   | { kind: "proc"; target: string }
   | { kind: "dev"; target: string }
@@ -66,10 +73,11 @@ export function planSandbox(request: PlanRequest): SandboxPlan {
   const mounts: Mount[] = [
     ...runtimeMounts(host),
     ...privateMounts(diskBytes),
+    ...procCovers(host),
     ...etcFiles(host),
     ...grantMounts(resolved.grants),
     ...resolved.protectedPaths.map((p): Mount => ({ kind: "ro-bind", source: p, target: p })),
-    ...(request.extraMounts ?? []),
+    ...(request.extraMounts ?? []).map(withCanonicalSource),
     // The root and /dev are bubblewrap's own tmpfs mounts with no size limit;
     // left writable they would let a program fill memory past --disk.
     { kind: "remount-ro", target: "/dev" },
@@ -101,9 +109,30 @@ function runtimeMounts(host: HostFacts): Mount[] {
       ? { kind: "ro-bind", source: dir.path, target: dir.path }
       : { kind: "symlink", target: dir.path, linkTo: dir.symlinkTo },
   );
-  for (const file of host.nodeInstall?.readOnly ?? []) mounts.push({ kind: "ro-bind", source: file, target: file });
+  for (const file of host.nodeInstall?.readOnly ?? []) mounts.push(withCanonicalSource({ kind: "ro-bind", source: file, target: file }));
   for (const link of host.nodeInstall?.links ?? []) mounts.push({ kind: "symlink", target: link.path, linkTo: link.target });
   return mounts;
+}
+
+/** The host kernel's settings stay out of reach (see PROC_READ_ONLY in host-facts.ts). */
+function procCovers(host: HostFacts): Mount[] {
+  const { readOnly, maskedFiles, maskedDirs } = host.procCovers;
+  return [
+    ...readOnly.map((p): Mount => ({ kind: "ro-bind", source: p, target: p })),
+    ...maskedFiles.map((p): Mount => ({ kind: "data", target: p, content: "" })),
+    ...maskedDirs.flatMap((p): Mount[] => [{ kind: "tmpfs", target: p, sizeBytes: 4096, mode: 0o555 }, { kind: "remount-ro", target: p }]),
+  ];
+}
+
+/**
+ * System and cordon-owned sources (/etc/localtime is usually a link, cordon
+ * may live under a linked folder) are resolved here, so every bind source the
+ * backend pins is canonical. Grants are resolved and checked in
+ * grant-paths.ts, never here: re-resolving them would undo that check.
+ */
+function withCanonicalSource(mount: Mount): Mount {
+  if ((mount.kind !== "bind" && mount.kind !== "ro-bind") || mount.sourceIn === "launcher") return mount;
+  return { ...mount, source: safeRealpath(mount.source) ?? mount.source };
 }
 
 function privateMounts(diskBytes: number): Mount[] {
@@ -128,7 +157,7 @@ function etcFiles(host: HostFacts): Mount[] {
   ];
   const group = ["root:x:0:", ...(host.gid === 0 ? [] : [`${name}:x:${host.gid}:`]), "nogroup:x:65534:"];
   return [
-    ...host.etcEntries.map((entry): Mount => ({ kind: "ro-bind", source: entry, target: entry })),
+    ...host.etcEntries.map((entry) => withCanonicalSource({ kind: "ro-bind", source: entry, target: entry })),
     { kind: "file", target: "/etc/passwd", content: passwd.join("\n") + "\n" },
     { kind: "file", target: "/etc/group", content: group.join("\n") + "\n" },
     { kind: "file", target: "/etc/hosts", content: `127.0.0.1 localhost ${SANDBOX_HOSTNAME}\n::1 localhost ip6-localhost\n` },

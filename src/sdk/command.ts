@@ -22,6 +22,8 @@ export interface CommandRunner {
 
 interface BuilderState {
   script: string;
+  /** The script with each interpolated value shown as ${…}: safe for messages (values may be secrets). */
+  shape: string;
   noThrow: boolean;
   cwd: string | undefined;
   env: Record<string, string>;
@@ -46,10 +48,12 @@ export class SandboxCommandBuilder implements PromiseLike<SandboxCommandResult> 
     this.#runner = runner;
     if ("raw" in templateStrings) {
       let script = templateStrings[0] ?? "";
+      let shape = script;
       substitutions.forEach((value, i) => {
         script += quoteInterpolation(value) + (templateStrings[i + 1] ?? "");
+        shape += "${…}" + (templateStrings[i + 1] ?? "");
       });
-      this.#state = { script, noThrow: false, cwd: undefined, env: {}, stdout: "piped", stderr: "piped", signal: undefined };
+      this.#state = { script, shape, noThrow: false, cwd: undefined, env: {}, stdout: "piped", stderr: "piped", signal: undefined };
     } else this.#state = templateStrings;
   }
 
@@ -84,7 +88,9 @@ export class SandboxCommandBuilder implements PromiseLike<SandboxCommandResult> 
       const how = output.status.signal ? `was killed by ${output.status.signal}` : `exited with code ${output.status.code}`;
       const stderr = output.stderrText?.trim();
       throw new SandboxCommandError(
-        `The command ${how}: ${this.#state.script.slice(0, 200)}${stderr ? `\n${stderr.slice(-2000)}` : ""}`,
+        // The template, not the script: interpolated values (tokens, keys)
+        // must not ride into logs and error trackers with the message.
+        `The command ${how}: ${this.#state.shape.slice(0, 200)}${stderr ? `\n${stderr.slice(-2000)}` : ""}`,
         output.status.code,
         output.stderrText,
       );

@@ -359,7 +359,7 @@ async function waitUntilGone(pid: number, timeoutMs: number): Promise<void> {
 function prepareHome(dir: string, lower: { kind: "snapshot" | "volume"; dir: string } | undefined, diskBytes: number): { mounts: Mount[]; launcherPrefix: { file: string; args: string[] } | undefined } {
   if (lower?.kind === "snapshot") {
     const dirs = overlayDirs(dir, lower.dir);
-    return { mounts: [{ kind: "bind", source: dirs.merged, target: SANDBOX_HOME }], launcherPrefix: overlayLauncher(dirs, diskBytes) };
+    return { mounts: [{ kind: "bind", source: dirs.merged, target: SANDBOX_HOME, sourceIn: "launcher" }], launcherPrefix: overlayLauncher(dirs, diskBytes) };
   }
   if (lower?.kind === "volume") return { mounts: [{ kind: "bind", source: lower.dir, target: SANDBOX_HOME }], launcherPrefix: undefined };
   return { mounts: [], launcherPrefix: undefined };

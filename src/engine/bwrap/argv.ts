@@ -7,6 +7,8 @@ export interface BwrapFds {
   block: number | undefined;
   /** One descriptor per "file" or "data" mount, in plan order. */
   files: number[];
+  /** One descriptor per bind pinned by descriptor (see bind-sources.ts), in plan order. */
+  bindSources: number[];
 }
 
 /**
@@ -40,14 +42,17 @@ export function renderBwrapArgs(plan: SandboxPlan, fds: BwrapFds, runningAsRoot:
   if (runningAsRoot) args.push("--cap-drop", "ALL");
   for (const [name, value] of plan.env) args.push("--setenv", name, value);
 
-  let fileIndex = 0;
-  for (const mount of plan.mounts) {
-    args.push(...renderMount(mount, () => {
-      const fd = fds.files[fileIndex++];
-      if (fd === undefined) throw new Error("renderBwrapArgs: fewer file descriptors than file mounts");
+  const nextOf = (list: number[], what: string): (() => number) => {
+    let index = 0;
+    return () => {
+      const fd = list[index++];
+      if (fd === undefined) throw new Error(`renderBwrapArgs: fewer descriptors than ${what}`);
       return fd;
-    }));
-  }
+    };
+  };
+  const nextFile = nextOf(fds.files, "file mounts");
+  const nextBind = nextOf(fds.bindSources, "pinned binds");
+  for (const mount of plan.mounts) args.push(...renderMount(mount, nextFile, nextBind));
   args.push("--chdir", plan.cwd);
   args.push("--seccomp", String(fds.seccomp));
   args.push("--json-status-fd", String(fds.status));
@@ -56,12 +61,14 @@ export function renderBwrapArgs(plan: SandboxPlan, fds: BwrapFds, runningAsRoot:
   return args;
 }
 
-function renderMount(mount: Mount, nextFileFd: () => number): string[] {
+function renderMount(mount: Mount, nextFileFd: () => number, nextBindFd: () => number): string[] {
   switch (mount.kind) {
+    // By descriptor: the object cordon checked, not whatever the name points
+    // to by the time bubblewrap mounts it (see bind-sources.ts).
     case "ro-bind":
-      return ["--ro-bind", mount.source, mount.target];
+      return mount.sourceIn === "launcher" ? ["--ro-bind", mount.source, mount.target] : ["--ro-bind-fd", String(nextBindFd()), mount.target];
     case "bind":
-      return ["--bind", mount.source, mount.target];
+      return mount.sourceIn === "launcher" ? ["--bind", mount.source, mount.target] : ["--bind-fd", String(nextBindFd()), mount.target];
     case "tmpfs":
       return ["--perms", mount.mode.toString(8), "--size", String(mount.sizeBytes), "--tmpfs", mount.target];
     case "proc":

@@ -7,6 +7,7 @@ import type { SandboxPlan } from "../plan.js";
 import { buildSeccompFilter } from "../seccomp/filter.js";
 import { seccompArchFor } from "../seccomp/syscalls.js";
 import { renderBwrapArgs } from "./argv.js";
+import { bindsByDescriptor, closeAll, openBindSources } from "./bind-sources.js";
 import { findOnHostPath, locateBwrap } from "./locate.js";
 
 const FIRST_EXTRA_FD = 3;
@@ -15,7 +16,8 @@ const FIRST_EXTRA_FD = 3;
 export class BubblewrapBackend implements SandboxBackend {
   readonly name = "bubblewrap";
   readonly #bwrap: string;
-  readonly #seccomp: Buffer;
+  /** The filter, built once per variant: [shared memory allowed, refused]. */
+  readonly #seccomp: readonly [Buffer, Buffer];
   readonly #runningAsRoot: boolean;
 
   constructor() {
@@ -26,7 +28,7 @@ export class BubblewrapBackend implements SandboxBackend {
         hint: "Supported: x86_64 and aarch64.",
       });
     }
-    this.#seccomp = buildSeccompFilter(arch);
+    this.#seccomp = [buildSeccompFilter(arch, { denySharedMemory: false }), buildSeccompFilter(arch, { denySharedMemory: true })];
     this.#runningAsRoot = process.getuid?.() === 0;
   }
 
@@ -39,7 +41,10 @@ export class BubblewrapBackend implements SandboxBackend {
     const blockFd = blocking ? FIRST_EXTRA_FD + 3 : undefined;
     const firstFileFd = FIRST_EXTRA_FD + (blocking ? 4 : 3);
     const files = Array.from({ length: fileCount }, (_, i) => firstFileFd + i);
-    const bwrapArgs = renderBwrapArgs(plan, { seccomp: seccompFd, status: statusFd, block: blockFd, files }, this.#runningAsRoot);
+    const pinned = bindsByDescriptor(plan.mounts);
+    const firstBindFd = firstFileFd + fileCount;
+    const bindSources = pinned.map((_, i) => firstBindFd + i);
+    const bwrapArgs = renderBwrapArgs(plan, { seccomp: seccompFd, status: statusFd, block: blockFd, files, bindSources }, this.#runningAsRoot);
 
     const stdio: StdioOptions = [options.stdin, options.stdout, options.stderr, "pipe", "pipe", "pipe"];
     if (blocking) stdio.push("pipe");
@@ -58,7 +63,15 @@ export class BubblewrapBackend implements SandboxBackend {
       : launched;
     // bubblewrap itself gets an empty environment: the sandbox's variables are
     // passed with --setenv, and nothing of cordon's environment rides along.
-    const child = spawn(file, args, { stdio, env: {}, windowsHide: true });
+    // Opened last, right before the spawn, so no path out leaks them.
+    const hostSourceFds = openBindSources(pinned);
+    let child;
+    try {
+      child = spawn(file, args, { stdio: [...stdio, ...hostSourceFds], env: {}, windowsHide: true });
+    } finally {
+      // bubblewrap holds its own copies now; cordon's would only leak.
+      closeAll(hostSourceFds);
+    }
     const pipeAt = (fd: number): Writable & Readable => child.stdio[fd] as Writable & Readable;
 
     let startError: string | undefined;
@@ -72,7 +85,8 @@ export class BubblewrapBackend implements SandboxBackend {
       child.kill("SIGKILL");
     }
     writeAndClose(pipeAt(argsFd), Buffer.from(sandboxOptions.map((arg) => `${arg}\0`).join("")));
-    writeAndClose(pipeAt(seccompFd), this.#seccomp);
+    // Memory limited per process (no cgroup): shared memory would escape it.
+    writeAndClose(pipeAt(seccompFd), this.#seccomp[options.rlimits?.dataBytes === undefined ? 0 : 1]);
     let fileMount = 0;
     for (const mount of plan.mounts) {
       if (mount.kind === "file" || mount.kind === "data") writeAndClose(pipeAt(firstFileFd + fileMount++), Buffer.from(mount.content));

@@ -2,9 +2,20 @@ import fs from "node:fs";
 import path from "node:path";
 import { BackendUnavailableError } from "../../errors.js";
 
-/** Finds an executable on the host PATH (cordon's own, not the sandbox's). */
+/**
+ * Folders only root can write on a sane system. They are searched before
+ * $PATH: any folder on $PATH that the user (or a package's postinstall, or a
+ * sandbox's writable grant) can write could otherwise shadow bubblewrap or a
+ * tool cordon runs with the user's full rights, outside every sandbox.
+ */
+const SYSTEM_DIRS = ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/local/sbin"];
+
+/**
+ * Finds a host tool cordon itself runs (bubblewrap, prlimit, nsenter, tar):
+ * system folders first, then $PATH's absolute entries; always an absolute path.
+ */
 export function findOnHostPath(name: string, searchPath = process.env.PATH ?? ""): string | undefined {
-  for (const dir of [...searchPath.split(":"), "/usr/bin", "/bin", "/usr/local/bin"]) {
+  for (const dir of [...SYSTEM_DIRS, ...searchPath.split(":")]) {
     if (dir === "" || !path.isAbsolute(dir)) continue;
     const candidate = path.join(dir, name);
     try {

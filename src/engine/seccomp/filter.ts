@@ -6,6 +6,19 @@ import type { SeccompArch, SyscallName } from "./syscalls.js";
 
 const EPERM = 1;
 const ENOSYS = 38;
+/** What a kernel without the address family answers: programs fall back cleanly. */
+const EAFNOSUPPORT = 97;
+
+/**
+ * The socket families a sandbox may open. Everything else fails with
+ * EAFNOSUPPORT: AF_VSOCK ignores network namespaces and reaches the
+ * hypervisor on the VMs CI and agents run on; AF_PACKET, AF_ALG, AF_BLUETOOTH,
+ * AF_XDP and the like are kernel surface no program here needs. Netlink is
+ * allowed only for NETLINK_ROUTE (protocol 0), which getifaddrs() and the
+ * resolver's address checks use to list the sandbox's own interfaces.
+ */
+const AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10, AF_NETLINK = 16;
+const NETLINK_ROUTE = 0;
 
 /**
  * Calls a sandboxed program never needs and the kernel exploits of the last
@@ -15,7 +28,9 @@ const ENOSYS = 38;
 export const DENIED_SYSCALLS: readonly SyscallName[] = [
   // Inspecting or steering another process. The PID namespace already hides
   // host processes; this also stops a sandboxed process tracing its siblings.
-  "ptrace", "process_vm_readv", "process_vm_writev",
+  // pidfd_getfd copies a descriptor out of another process (a sibling's
+  // sockets or files); kcmp compares them (a way to probe another's table).
+  "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "kcmp",
   // The kernel keyring is not namespaced: a sandbox could read or plant keys.
   "keyctl", "add_key", "request_key",
   // Large, frequently exploited kernel surfaces.
@@ -66,6 +81,20 @@ const CLONE_NAMESPACE_FLAGS =
   0x00020000 /* NEWNS */ | 0x02000000 /* NEWCGROUP */ | 0x04000000 /* NEWUTS */ |
   0x08000000 /* NEWIPC */ | 0x10000000 /* NEWUSER */ | 0x20000000 /* NEWPID */ | 0x40000000 /* NEWNET */;
 
+/** mmap() flags: a shared anonymous mapping is shared memory (shmem), like memfd. */
+const MAP_SHARED = 0x01;
+const MAP_ANONYMOUS = 0x20;
+
+export interface SeccompOptions {
+  /**
+   * Refuse the ways to hold memory that RLIMIT_DATA does not count: memfd,
+   * SysV shared memory and shared anonymous mappings (all shmem, unbounded by
+   * any tmpfs size). Set when memory is limited per process because no cgroup
+   * can be written; with a cgroup every page is charged and nothing is refused.
+   */
+  denySharedMemory: boolean;
+}
+
 /**
  * Builds cordon's seccomp filter for one architecture:
  *
@@ -80,10 +109,15 @@ const CLONE_NAMESPACE_FLAGS =
  *      openat(), which the filter can check.
  *   5. chmod, creat, mknod and open with O_CREAT fail with EPERM when the
  *      mode carries set-user-ID or set-group-ID bits (MODE_SETTERS).
- *   6. Everything else is allowed; the other layers (namespaces, no
+ *   6. socket() and socketpair() outside the allowed families fail with
+ *      EAFNOSUPPORT (see AF_UNIX above).
+ *   7. With denySharedMemory: memfd_create fails with ENOSYS (callers fall
+ *      back to files, which the --disk tmpfs bounds), shmget and shared
+ *      anonymous mmap() with EPERM.
+ *   8. Everything else is allowed; the other layers (namespaces, no
  *      capabilities, no_new_privs) bound what it can do.
  */
-export function buildSeccompFilter(arch: SeccompArch): Buffer {
+export function buildSeccompFilter(arch: SeccompArch, options: SeccompOptions): Buffer {
   const nr = (name: SyscallName): number | undefined => arch.numbers[name];
   const program = new BpfProgram()
     .load(DATA_ARCH)
@@ -93,8 +127,11 @@ export function buildSeccompFilter(arch: SeccompArch): Buffer {
 
   const checked: [SyscallName, string][] = [
     ["ioctl", "check_ioctl"], ["personality", "check_personality"], ["clone", "check_clone"], ["clone3", "enosys"],
-    ["openat2", "enosys"],
+    ["openat2", "enosys"], ["socket", "check_socket"], ["socketpair", "check_socketpair"],
     ...MODE_SETTERS.map((m): [SyscallName, string] => [m.name, `check_mode_${m.name}`]),
+    ...(options.denySharedMemory
+      ? ([["memfd_create", "enosys"], ["shmget", "eperm"], ["mmap", "check_mmap"]] as [SyscallName, string][])
+      : []),
   ];
   for (const [name, label] of checked) {
     const number = nr(name);
@@ -123,6 +160,30 @@ export function buildSeccompFilter(arch: SeccompArch): Buffer {
     .load(dataArgLow(0))
     .jump("jset", CLONE_NAMESPACE_FLAGS, "eperm")
     .ret(SECCOMP_RET_ALLOW);
+
+  program.label("check_socket")
+    .load(dataArgLow(0))
+    .jump("jeq", AF_UNIX, "allow_socket")
+    .jump("jeq", AF_INET, "allow_socket")
+    .jump("jeq", AF_INET6, "allow_socket")
+    .jump("jeq", AF_NETLINK, "next", "eafnosupport")
+    .load(dataArgLow(2))
+    .jump("jeq", NETLINK_ROUTE, "allow_socket", "eafnosupport");
+  // socketpair() exists only for AF_UNIX; refusing the rest keeps the rule one line.
+  program.label("check_socketpair")
+    .load(dataArgLow(0))
+    .jump("jeq", AF_UNIX, "allow_socket", "eafnosupport");
+  program.label("allow_socket").ret(SECCOMP_RET_ALLOW);
+  program.label("eafnosupport").ret(SECCOMP_RET_ERRNO | EAFNOSUPPORT);
+
+  if (options.denySharedMemory) {
+    program.label("check_mmap")
+      .load(dataArgLow(3))
+      .jump("jset", MAP_ANONYMOUS, "next", "allow_mmap")
+      .jump("jset", MAP_SHARED, "eperm", "allow_mmap")
+      .label("allow_mmap")
+      .ret(SECCOMP_RET_ALLOW);
+  }
 
   for (const setter of MODE_SETTERS) {
     if (nr(setter.name) === undefined) continue;

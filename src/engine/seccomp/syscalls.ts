@@ -13,7 +13,8 @@ export type SyscallName =
   | "open_by_handle_at" | "name_to_handle_at" | "swapon" | "swapoff" | "reboot" | "acct"
   | "syslog" | "quotactl" | "lookup_dcookie" | "vhangup" | "fanotify_init" | "nfsservctl"
   | "uselib" | "iopl" | "ioperm" | "ustat" | "sysfs" | "quotactl_fd"
-  | "chmod" | "fchmod" | "fchmodat" | "fchmodat2" | "open" | "openat" | "openat2" | "creat" | "mknod" | "mknodat";
+  | "chmod" | "fchmod" | "fchmodat" | "fchmodat2" | "open" | "openat" | "openat2" | "creat" | "mknod" | "mknodat"
+  | "socket" | "socketpair" | "pidfd_getfd" | "kcmp" | "mmap" | "memfd_create" | "shmget";
 
 export interface SeccompArch {
   name: string;
@@ -41,6 +42,7 @@ export const X86_64: SeccompArch = {
     clone3: 435, mount_setattr: 442, quotactl_fd: 443,
     open: 2, creat: 85, chmod: 90, fchmod: 91, mknod: 133, openat: 257, mknodat: 259, fchmodat: 268,
     openat2: 437, fchmodat2: 452,
+    socket: 41, socketpair: 53, kcmp: 312, pidfd_getfd: 438, mmap: 9, memfd_create: 319, shmget: 29,
   },
 };
 
@@ -59,6 +61,7 @@ export const AARCH64: SeccompArch = {
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433,
     clone3: 435, mount_setattr: 442, quotactl_fd: 443,
     mknodat: 33, fchmod: 52, fchmodat: 53, openat: 56, openat2: 437, fchmodat2: 452,
+    socket: 198, socketpair: 199, kcmp: 272, pidfd_getfd: 438, mmap: 222, memfd_create: 279, shmget: 194,
   },
 };
 
