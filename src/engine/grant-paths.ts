@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { ConfigError } from "../errors.js";
 import type { Permissions } from "../policy/permissions.js";
+import { scanPersistence, type PersistenceScan } from "./persistence.js";
 
 /** A path grant after the host has been consulted. */
 export interface ResolvedGrant {
@@ -21,22 +22,21 @@ const CREDENTIAL_PATHS = [
   ".git-credentials", ".config/gcloud", ".azure", ".yarnrc.yml",
 ];
 
-/**
- * Paths inside a writable grant that still stay read-only, because writing
- * them is how code plants itself to run later, outside any sandbox: git runs
- * hooks (its own, a submodule's, or wherever .git/config points), husky and
- * CI workflows run on the next commit or push. Each is mounted read-only
- * over itself, so it cannot be written, and being a mount point it cannot be
- * renamed away and replaced either (`mv .git .git-old` fails with EBUSY).
- * `.git` may be a file (a worktree's pointer): it is protected the same way.
- * Granting one of them by its own path makes it writable.
- */
-const PERSISTENCE_PATHS = [".git", ".husky", ".github/workflows"];
-
 export interface ResolvedGrants {
   grants: ResolvedGrant[];
-  /** Paths inside writable grants that are mounted read-only again (deny wins). */
+  /**
+   * Paths inside writable grants that are mounted read-only again (deny
+   * wins): every existing `.git`, `.husky`, `.github/workflows`, `.vscode`,
+   * `.idea` and `.envrc` below them, nested ones included (see
+   * persistence.ts). Writing them is how code plants itself to run later,
+   * outside any sandbox. Each is mounted read-only over itself, so it cannot
+   * be written, and being a mount point it cannot be renamed away and
+   * replaced either (`mv .git .git-old` fails with EBUSY). Granting one by its
+   * own path makes it writable.
+   */
   protectedPaths: string[];
+  /** The watched files below the writable grants before the sandbox runs, to report what it plants. */
+  persistenceBaseline: PersistenceScan;
   warnings: string[];
 }
 
@@ -63,7 +63,12 @@ export function resolveGrantPaths(permissions: Permissions, homeDir: string): Re
   // read-only layer over part of it.
   const writable = [...byReal.values()].filter((g) => g.writable);
   const unique = [...byReal.values()].filter((g) => g.writable || !writable.some((w) => isInside(g.real, w.real)));
-  return { grants: unique, protectedPaths: protectedPathsOf(unique), warnings };
+  const writableRoots = unique.filter((g) => g.writable).map((g) => g.real);
+  const baseline = scanPersistence(writableRoots);
+  const explicitlyGranted = (p: string): boolean => unique.some((g) => g.writable && (g.real === p || isInside(g.real, p)));
+  const protectedPaths = baseline.protect.filter((p) => !explicitlyGranted(p));
+  if (baseline.truncated) warnings.push(`the writable grants hold too many files to watch all of them for planted git hooks and rc files; protection is partial.`);
+  return { grants: unique, protectedPaths, persistenceBaseline: baseline, warnings };
 }
 
 function resolveOne(flag: string, given: string, home: string, warnings: string[]): string {
@@ -101,34 +106,6 @@ function resolveOne(flag: string, given: string, home: string, warnings: string[
     }
   }
   return real;
-}
-
-function protectedPathsOf(grants: readonly ResolvedGrant[]): string[] {
-  const result: string[] = [];
-  for (const grant of grants) {
-    if (!grant.writable) continue;
-    for (const relative of PERSISTENCE_PATHS) {
-      const candidate = path.join(grant.real, relative);
-      const explicitlyGranted = grants.some((g) => g.writable && (g.real === candidate || isInside(g.real, candidate)));
-      if (!explicitlyGranted && isRealEntry(candidate)) result.push(candidate);
-    }
-  }
-  return result;
-}
-
-/**
- * A protected path is mounted over itself only when it is a real file or
- * folder. A symlink is never followed: `.git -> ..` would otherwise bind the
- * project's parent (say, the home folder) into the sandbox at the link's
- * target. A link cannot hold hooks itself; a sandbox that replaces it is
- * caught by the persistence report when it ends.
- */
-function isRealEntry(candidate: string): boolean {
-  try {
-    return !fs.lstatSync(candidate).isSymbolicLink();
-  } catch {
-    return false;
-  }
 }
 
 function safeRealpath(target: string): string | undefined {

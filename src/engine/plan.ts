@@ -4,6 +4,7 @@ import { CommandNotFoundError, ConfigError } from "../errors.js";
 import { envGrantAllows, type Limits, type Permissions } from "../policy/permissions.js";
 import { isInside, resolveGrantPaths, type ResolvedGrant } from "./grant-paths.js";
 import type { HostFacts } from "./host-facts.js";
+import type { PersistenceScan } from "./persistence.js";
 
 /** One step in building the sandbox's filesystem, applied in order. */
 export type Mount =
@@ -37,6 +38,8 @@ export interface SandboxPlan {
   hostname: string;
   /** Limits in force: the granted ones, and defaults for the rest (see DEFAULT_*). */
   limits: Limits & { diskBytes: number; memoryBytes: number; pids: number };
+  /** The writable grants, and what of persistence.ts's watch list was in them before the run. */
+  persistenceWatch: { roots: readonly string[]; baseline: PersistenceScan };
   warnings: readonly string[];
 }
 
@@ -99,6 +102,7 @@ export function planSandbox(request: PlanRequest): SandboxPlan {
       memoryBytes: permissions.limits.memoryBytes ?? Math.floor(host.totalMemoryBytes * DEFAULT_MEMORY_SHARE),
       pids: permissions.limits.pids ?? DEFAULT_PIDS,
     },
+    persistenceWatch: { roots: resolved.grants.filter((g) => g.writable).map((g) => g.real), baseline: resolved.persistenceBaseline },
     warnings: resolved.warnings,
   };
 }

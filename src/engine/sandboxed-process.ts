@@ -9,6 +9,7 @@ import { readHostFacts, type HostFacts } from "./host-facts.js";
 import { SandboxCgroup } from "./limits/cgroup.js";
 import { chooseLimitStrategy, type LimitEnforcement, type LimitName } from "./limits/enforce.js";
 import { planSandbox, type Mount, type SandboxPlan } from "./plan.js";
+import { persistenceChanges, type PersistenceChange } from "./persistence.js";
 import { explainStartFailure } from "./diagnose.js";
 import type { SandboxNetwork, SandboxNetworkOptions } from "../net/sandbox-network.js";
 import type { SecretEvent } from "../net/secrets/intercept.js";
@@ -61,6 +62,12 @@ export interface SandboxExit {
   durationMs: number;
   /** How each limit was enforced on this machine (downgrades are visible here). */
   enforcement: LimitEnforcement[];
+  /**
+   * Files that run code later (git config and hooks, husky, workflows,
+   * .envrc, editor tasks, shell rc, .npmrc) that the sandbox created or
+   * changed inside its writable grants. Empty when it planted nothing.
+   */
+  persistence: PersistenceChange[];
   warnings: readonly string[];
 }
 
@@ -193,6 +200,7 @@ export class SandboxedProcess {
         limitHit: this.#limitHit,
         durationMs: performance.now() - started,
         enforcement: strategy.enforcement,
+        persistence: persistenceChanges(this.plan.persistenceWatch.baseline, this.plan.persistenceWatch.roots),
         warnings: this.plan.warnings,
       };
     });

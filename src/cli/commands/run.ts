@@ -138,6 +138,13 @@ export async function runCommand(argv: string[]): Promise<number> {
       onStderr: capped ? (chunk) => process.stderr.write(chunk) : undefined,
     });
     for (const message of result.warnings) warn(message);
+    if (result.persistence.length > 0) {
+      say("cordon: the program created or changed files that make code run later, outside any sandbox (git hooks and config, CI workflows, .envrc, editor tasks, rc files). Read them before you run git, open the folder in an editor or cd into it:");
+      for (const item of result.persistence) {
+        say(`  ${item.change.padEnd(8)} ${sanitizeForTerminal(item.path)}`);
+        if (audit !== undefined) fs.writeSync(audit, `${JSON.stringify({ v: 1, type: "persistence", ...item })}\n`);
+      }
+    }
     for (const item of result.enforcement) {
       // Only for limits the user asked for; defaults are shown by --explain and doctor.
       const asked = item.limit === "memory" ? permissions.limits.memoryBytes : item.limit === "pids" ? permissions.limits.pids : undefined;
