@@ -95,6 +95,17 @@ describe("Sandbox: create, spawn, sh, env, close", { skip: sandboxSkip }, () => 
     assert.equal((await sandbox.sh`exit 7`.noThrow()).status.code, 7);
   });
 
+  it("a failed command's error does not carry interpolated values", async () => {
+    await using sandbox = await Sandbox.create({ dataDir });
+    const token = "sk-live-interpolated-4d2f";
+    await assert.rejects(sandbox.sh`test -z ${token}`.text(), (error: unknown) => {
+      assert.ok(error instanceof SandboxCommandError);
+      assert.ok(!error.message.includes(token), error.message);
+      assert.match(error.message, /test -z \$\{…\}/);
+      return true;
+    });
+  });
+
   it("close() ends every process and removes the sandbox's folder; later calls fail clearly", async () => {
     const sandbox = await Sandbox.create({ dataDir });
     const sleeper = await sandbox.spawn("sleep", { args: ["60"] });
