@@ -7,6 +7,7 @@ import { SANDBOX_HOME } from "../engine/plan.js";
 import { fsErrorFrom } from "./fs-errors.js";
 import { globToRegExp, globBase } from "./glob.js";
 import { FsFile, type OpenOptions } from "./fs-file.js";
+import { hostTool } from "../engine/bwrap/locate.js";
 
 export interface FileInfo {
   isFile: boolean; isDirectory: boolean; isSymlink: boolean;
@@ -267,7 +268,7 @@ export class SandboxFs {
     const stat = await fs.promises.stat(local);
     if (stat.isDirectory()) {
       const { spawn } = await import("node:child_process");
-      const tar = spawn("tar", ["-c", "-C", local, "."], { stdio: ["ignore", "pipe", "ignore"] });
+      const tar = spawn(hostTool("tar", "tar"), ["-c", "-C", local, "."], { stdio: ["ignore", "pipe", "ignore"] });
       const stream = Readable.toWeb(tar.stdout) as ReadableStream<Uint8Array>;
       await this.#script("upload", target, 'mkdir -p -- "$1" && tar -x --no-same-owner --no-same-permissions -C "$1"', [target], stream);
       return;

@@ -18,6 +18,7 @@ import { NetnsBridge } from "./netns-bridge.js";
 import { MAX_EXTEND_MS, parseEnvRecord, parsePort, parseSandboxOptions, parseTimeout, type ParsedSandboxOptions, type SandboxOptions } from "./options.js";
 import { overlayDirs, overlayLauncher } from "./overlay.js";
 import { removeTree, SandboxStore, type SnapshotInfo } from "./store.js";
+import { hostTool } from "../engine/bwrap/locate.js";
 
 /** Options of `sandbox.spawn()`, as `@deno/sandbox`'s. */
 export interface SpawnOptions {
@@ -385,7 +386,7 @@ function rootSource(store: SandboxStore, name: string): { kind: "snapshot" | "vo
 async function copyTree(from: string, to: string): Promise<void> {
   const { execFile } = await import("node:child_process");
   await new Promise<void>((resolve, reject) => {
-    execFile("cp", ["-a", "--reflink=auto", "--no-preserve=ownership", "--", from, to], (error, _stdout, stderr) => {
+    execFile(hostTool("cp"), ["-a", "--reflink=auto", "--no-preserve=ownership", "--", from, to], (error, _stdout, stderr) => {
       if (error) reject(new SandboxClosedError(`Copying the sandbox's files failed: ${stderr.trim() || error.message}`));
       else resolve();
     });

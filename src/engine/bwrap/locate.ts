@@ -33,3 +33,12 @@ export function locateBwrap(): string {
     hint: "Install it: sudo apt-get install -y bubblewrap (Debian/Ubuntu), sudo dnf install bubblewrap (Fedora), sudo pacman -S bubblewrap (Arch). Then check with: cordon doctor",
   });
 }
+
+/** A host tool cordon needs, as an absolute path (system folders first); never a bare name for $PATH to resolve later. */
+export function hostTool(name: string, debianPackage = "coreutils"): string {
+  const found = findOnHostPath(name);
+  if (found) return found;
+  throw new BackendUnavailableError(`cordon needs ${name} on this machine, and it is missing.`, {
+    hint: `Install it: sudo apt-get install -y ${debianPackage}`,
+  });
+}
