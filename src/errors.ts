@@ -23,12 +23,15 @@ export interface CordonErrorOptions {
   /** The input that was rejected (a flag, a file, an option name). */
   input?: string;
   cause?: unknown;
+  /** The exit status the CLI ends with for this error, when the command defines one (e.g. cordon install's). */
+  exitCode?: number;
 }
 
 export class CordonError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
   readonly input: string | undefined;
+  readonly exitCode: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: CordonErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -36,6 +39,7 @@ export class CordonError extends Error {
     this.code = code;
     this.hint = options.hint;
     this.input = options.input;
+    this.exitCode = options.exitCode;
   }
 }
 

@@ -61,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function exitCodeForError(error: unknown): number {
+  if (isCordonError(error) && error.exitCode !== undefined) return error.exitCode;
   if (isCordonError(error) && error.code === "E_COMMAND_NOT_FOUND") {
     return error.message.includes("not an executable") ? EXIT_NOT_EXECUTABLE : EXIT_NOT_FOUND;
   }

@@ -15,7 +15,8 @@ export type Approved = Extract<Decision, { kind: "approved" }>;
 export interface ScriptOutcome {
   package: ScriptedPackage;
   script: LifecycleScript;
-  status: "ok" | "failed" | "already-done";
+  /** "stopped": the install was interrupted while it ran (not the script's fault). */
+  status: "ok" | "failed" | "stopped" | "already-done";
   exitCode: number;
   durationMs: number;
   limitHit: string | undefined;
@@ -96,20 +97,24 @@ export async function runApprovedScripts(approved: readonly Approved[], options:
 
 async function runPackage(decision: Approved, options: ExecuteOptions): Promise<ScriptOutcome[]> {
   const pkg = decision.package;
-  const results: ScriptOutcome[] = [];
   // What was built: this exact tarball (npm re-extracts a new version, even
   // one whose install code is byte-identical) with this install code.
   const built = `${pkg.identity.integrity ?? displayId(pkg.identity)} ${pkg.installCode.hash}`;
+  // All or nothing: a package whose scripts were cut off was set aside before
+  // npm ran and is a fresh extraction now, so every script runs again.
+  const finished = options.state.finishedEvents(pkg.location, built);
+  if (pkg.scripts.every((script) => finished.has(script.event))) {
+    return pkg.scripts.map((script) => ({ package: pkg, script, status: "already-done", exitCode: 0, durationMs: 0, limitHit: undefined, outputTail: "", blockedHosts: [], bypassAttempts: 0 }));
+  }
+  const results: ScriptOutcome[] = [];
   for (const script of pkg.scripts) {
-    if (options.state.finished(pkg.location, built, script.event)) {
-      results.push({ package: pkg, script, status: "already-done", exitCode: 0, durationMs: 0, limitHit: undefined, outputTail: "", blockedHosts: [], bypassAttempts: 0 });
-      continue;
-    }
+    if (options.signal?.aborted) break;
+    await options.state.markRunning(pkg.location, built);
     options.onEvent?.({ type: "script-start", package: pkg, script });
     const outcome = await runScript(decision, script, options);
     results.push(outcome);
     options.onEvent?.({ type: "script-end", outcome });
-    if (outcome.status === "failed") break;
+    if (outcome.status !== "ok") break;
     await options.state.markFinished(pkg.location, built, script.event);
   }
   return results;
@@ -153,7 +158,7 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
   const outcome: ScriptOutcome = {
     package: pkg,
     script,
-    status: result.exitCode === 0 ? "ok" : "failed",
+    status: result.exitCode === 0 ? "ok" : options.signal?.aborted ? "stopped" : "failed",
     exitCode: result.exitCode,
     durationMs: Math.round(result.durationMs),
     limitHit: result.limitHit,

@@ -4,14 +4,20 @@ import { SANDBOX_PATH } from "../engine/plan.js";
 import { AuditLog } from "./audit-log.js";
 import { checkInstallScripts, diffChangedInstallCode, type InstallCheck } from "./check.js";
 import type { Decision } from "./decide.js";
-import { InstallError } from "./errors.js";
+import { ConfigError, isCordonError } from "../errors.js";
+import {
+  ApprovalNeededError, EXIT_INSTALL_REFUSED, InstallError, InstallInterruptedError, NpmFailedError, ScriptFailedError,
+} from "./errors.js";
 import { runApprovedScripts, type Approved, type ExecuteEvent, type ExecuteReport, type ScriptOutcome } from "./execute.js";
 import { InstallCodeStore } from "./install-code-store.js";
 import { InstallState } from "./install-state.js";
 import type { ScriptedPackage } from "./inventory.js";
 import type { PackageReport } from "../scan/types.js";
 import { locateNpm } from "./npm-facts.js";
-import { readNpmBuildConfig, runNpm } from "./npm-client.js";
+import { parseNpmArgs, type NpmArgs } from "./npm-args.js";
+import { readNpmBuildConfig, runNpm, type NpmResult } from "./npm-client.js";
+import type { NpmFacts } from "./lifecycle-env.js";
+import { ensureWritableFolder, notWritableError } from "./writable.js";
 import { displayId } from "./package-identity.js";
 import { approvePackages, denyPackages } from "./policy-edit.js";
 import type { InstallSandboxContext } from "./sandbox-grants.js";
@@ -28,10 +34,13 @@ export interface ReviewRequest {
 }
 
 export interface InstallOptions {
+  /** Where cordon was started. npm finds the project from there as it always does (a workspace folder's root, `--prefix`). */
   projectDir: string;
   /** "ci" runs `npm ci`; "install" runs `npm install [packages]`. */
   command: "install" | "ci";
   packages?: readonly string[];
+  /** More arguments for npm, as npm takes them (`-D`, `-E`, `--omit=dev`, `-w NAME`, …); unknown ones are npm's to judge. */
+  npmArgs?: readonly string[];
   /** Asks the user about unknown and changed packages; absent in CI, where they fail the install. */
   review?: (request: ReviewRequest) => Promise<ReviewAnswer>;
   /** In CI: skip unknown and changed packages instead of failing. */
@@ -39,10 +48,13 @@ export interface InstallOptions {
   /** Run the project's own lifecycle scripts as npm would (default true). */
   projectScripts?: boolean;
   onProgress?: (event: InstallProgress) => void;
+  /** Aborting stops npm or the running sandboxes; the reason, when a signal name, sets the exit status (SIGINT 130, SIGTERM 143). */
   signal?: AbortSignal;
 }
 
 export type InstallProgress =
+  | { type: "project"; projectDir: string }
+  | { type: "discarded"; locations: readonly string[] }
   | { type: "npm-done"; packages: number }
   | { type: "inventory"; check: InstallCheck; scans: ReadonlyMap<string, PackageReport> }
   | { type: "decided"; package: ScriptedPackage; answer: ReviewAnswer | "policy-approved" | "policy-denied" | "skipped" }
@@ -50,7 +62,15 @@ export type InstallProgress =
   | { type: "project-script"; event: string; command: string };
 
 export interface InstallReport {
-  check: InstallCheck;
+  /** The project npm installed (the workspace root when started in a workspace folder). */
+  projectDir: string;
+  /** Set when npm left node_modules as it was (`--dry-run`, `--package-lock-only`); nothing was inventoried or run. */
+  treeUnchanged: NpmArgs["treeUnchanged"];
+  /** What npm printed on stdout (its report of a dry run, or `--json` output). */
+  npmOutput: string;
+  /** Packages set aside before npm ran because their scripts had not finished last time. */
+  discarded: readonly string[];
+  check: InstallCheck | undefined;
   execution: ExecuteReport;
   skipped: ScriptedPackage[];
   denied: ScriptedPackage[];
@@ -64,22 +84,51 @@ export interface InstallReport {
  * scripts, each confined to its own package folder.
  */
 export async function installProject(options: InstallOptions): Promise<InstallReport> {
-  const projectDir = path.resolve(options.projectDir);
-  const audit = AuditLog.forProject(projectDir);
-  const npmArgs = options.command === "ci"
-    ? ["ci", "--ignore-scripts", "--no-audit", "--no-fund"]
-    : ["install", "--ignore-scripts", "--no-audit", "--no-fund", ...(options.packages ?? [])];
-  const npm = await runNpm(npmArgs, projectDir, options.signal);
-  if (npm.code !== 0) {
-    throw new InstallError(`npm ${npmArgs[0]} failed (exit ${npm.code}); no install script ran.`, {
-      hint: `npm said:\n${npm.stderr.split("\n").filter((l) => /\S/.test(l.replace(/^npm (error|ERR!)\s*/, ""))).slice(0, 12).join("\n")}`,
+  try {
+    return await install(options);
+  } catch (error) {
+    throw asInstallError(error, options);
+  }
+}
+
+async function install(options: InstallOptions): Promise<InstallReport> {
+  const startDir = path.resolve(options.projectDir);
+  const npm = locateNpm();
+  if (!npm) {
+    throw new InstallError("Could not find npm next to this Node binary, so install scripts would have no node-gyp.", {
+      hint: "Install npm alongside node (it ships with the official Node.js builds).",
     });
   }
+  const args = parseNpmArgs([...(options.npmArgs ?? []), ...(options.packages ?? [])], npm);
+  if (options.command === "ci" && args.specs.length > 0) {
+    throw new ConfigError(`cordon ci installs exactly the lockfile; it takes no package names (got ${args.specs.join(" ")}).`, {
+      hint: "Use cordon install NAME to add a package.",
+      exitCode: EXIT_INSTALL_REFUSED,
+    });
+  }
+  const projectDir = await npmProjectDir(startDir, args, options.signal);
+  options.onProgress?.({ type: "project", projectDir });
+  const empty = { projectDir, treeUnchanged: args.treeUnchanged, discarded: [], check: undefined, execution: { outcomes: [], failure: undefined, optionalFailures: [] }, skipped: [], denied: [], projectScripts: [] };
+
+  // A dry run changes nothing, cordon's records included.
+  const state = args.treeUnchanged ? undefined : InstallState.open(projectDir);
+  if (state) ensureWritableFolder(path.join(projectDir, ".cordon"));
+  const discarded = (await state?.discardUnfinished()) ?? [];
+  if (discarded.length > 0) options.onProgress?.({ type: "discarded", locations: discarded });
+
+  // cordon's --ignore-scripts comes before the user's arguments: after a
+  // `--` it would be a package name, and npm would run every script. The
+  // user cannot turn it off (parseNpmArgs refuses --ignore-scripts=false).
+  const npmArgv = [options.command, "--ignore-scripts", "--no-audit", "--no-fund", ...args.argv];
+  const npmRun = await runNpm(npmArgv, startDir, options.signal);
+  if (npmRun.code !== 0) throw npmFailedError(options.command, npmRun);
+  if (!state) return { ...empty, npmOutput: npmRun.stdout };
 
   let check = await checkInstallScripts(projectDir, { signal: options.signal });
   options.onProgress?.({ type: "npm-done", packages: check.inventory.packageCount });
   const scans = await scanScriptedPackages(check, options.signal);
   options.onProgress?.({ type: "inventory", check, scans });
+  const audit = AuditLog.forProject(projectDir);
   audit.write({ type: "install", command: `cordon ${options.command}`, packages: check.inventory.packageCount, scripted: check.inventory.packages.length });
 
   const store = new InstallCodeStore(projectDir);
@@ -114,19 +163,20 @@ export async function installProject(options: InstallOptions): Promise<InstallRe
     }
   }
 
-  const state = new InstallState(projectDir);
+  await state.keepOnly(new Set(check.inventory.packages.map((p) => p.location)));
   const execution = await runApprovedScripts(approved, {
-    sandbox: sandboxContext(projectDir, check),
+    sandbox: sandboxContext(projectDir, check, npm),
     audit,
     state,
     onEvent: options.onProgress,
     signal: options.signal,
   });
+  options.signal?.throwIfAborted();
   if (execution.failure) throw scriptFailedError(execution);
 
   const projectScripts: { event: string; exitCode: number }[] = [];
-  const runProjectScripts = (options.projectScripts ?? true) && (options.command === "ci" || (options.packages ?? []).length === 0);
-  if (runProjectScripts) {
+  // npm runs the project's own scripts only for a bare `npm install` (and always for `npm ci`).
+  if ((options.projectScripts ?? true) && args.specs.length === 0) {
     const root = check.inventory.project.find((p) => p.location === "");
     for (const script of root?.scripts ?? []) {
       options.onProgress?.({ type: "project-script", event: script.event, command: script.command });
@@ -138,13 +188,53 @@ export async function installProject(options: InstallOptions): Promise<InstallRe
       audit.write({ type: "project-script", event: script.event, command: script.command, exitCode: result.code ?? 1, durationMs });
       projectScripts.push({ event: script.event, exitCode: result.code ?? 1 });
       if (result.code !== 0) {
-        throw new InstallError(`The project's own ${script.event} script failed (exit ${result.code}).`, {
+        throw new ScriptFailedError(`The project's own ${script.event} script failed (exit ${result.code}).`, {
           hint: `${result.stderr.trim().split("\n").slice(-10).join("\n")}\nThis is your project's script, not a dependency's.`,
         });
       }
     }
   }
-  return { check, execution, skipped: check.inventory.packages.filter((p) => skipped.has(p.location)), denied, projectScripts };
+  return { ...empty, npmOutput: npmRun.stdout, discarded, check, execution, skipped: check.inventory.packages.filter((p) => skipped.has(p.location)), denied, projectScripts };
+}
+
+/**
+ * The project npm will install into, asked of npm itself with the same
+ * arguments: from a workspace's folder that is the workspace root (npm
+ * walks up to the package.json whose `workspaces` include it), with
+ * `--prefix` that folder. Policy, lockfile and node_modules are the root's.
+ */
+async function npmProjectDir(startDir: string, args: NpmArgs, signal: AbortSignal | undefined): Promise<string> {
+  const result = await runNpm(["prefix", ...args.argv], startDir, signal);
+  const prefix = result.stdout.trim().split("\n").pop() ?? "";
+  if (result.code !== 0 || !path.isAbsolute(prefix)) throw npmFailedError("prefix", result);
+  return prefix;
+}
+
+function npmFailedError(command: string, result: NpmResult): NpmFailedError {
+  const said = result.stderr.split("\n")
+    // npm prints its own stack for errors like EACCES: the message above it says it all.
+    .filter((line) => /\S/.test(line.replace(/^npm (error|ERR!)\s*/, "")) && !/^npm (error|ERR!)\s+at /.test(line))
+    .slice(0, 12).join("\n");
+  const code = result.code ?? 128 + (result.signal ? (os.constants.signals[result.signal] ?? 0) : 0);
+  return new NpmFailedError(`npm ${command} failed (exit ${code}); no install script ran.`, code, { hint: `npm said:\n${said}` });
+}
+
+/** What escaped the steps above, as the user error it is: an interruption, a folder cordon may not write. */
+function asInstallError(error: unknown, options: InstallOptions): unknown {
+  if (error instanceof InstallInterruptedError) return error;
+  if (options.signal?.aborted) {
+    const signal = typeof options.signal.reason === "string" ? os.constants.signals[options.signal.reason as NodeJS.Signals] : undefined;
+    const by = typeof options.signal.reason === "string" ? ` by ${options.signal.reason}` : "";
+    return new InstallInterruptedError(`Stopped${by} before the install finished.`, {
+      hint: `Run cordon ${options.command} again to finish: a package whose install scripts were cut off is reinstalled by npm and its scripts run again from a clean folder.`,
+      ...(signal === undefined ? {} : { exitCode: 128 + signal }),
+      cause: error,
+    });
+  }
+  if (isCordonError(error) && error.exitCode === undefined && (error.code === "E_CONFIG" || error.code === "E_POLICY" || error.code === "E_INSTALL")) {
+    return new InstallError(error.message, { ...(error.hint === undefined ? {} : { hint: error.hint }), exitCode: EXIT_INSTALL_REFUSED, cause: error });
+  }
+  return notWritableError(error) ?? error;
 }
 
 /**
@@ -164,13 +254,7 @@ async function scanScriptedPackages(check: InstallCheck, signal: AbortSignal | u
   return reports;
 }
 
-function sandboxContext(projectDir: string, check: InstallCheck): InstallSandboxContext {
-  const npm = locateNpm();
-  if (!npm) {
-    throw new InstallError("Could not find npm next to this Node binary, so install scripts would have no node-gyp.", {
-      hint: "Install npm alongside node (it ships with the official Node.js builds).",
-    });
-  }
+function sandboxContext(projectDir: string, check: InstallCheck, npm: NpmFacts): InstallSandboxContext {
   const nodeDir = path.dirname(process.execPath);
   return {
     projectDir,
@@ -184,7 +268,7 @@ function sandboxContext(projectDir: string, check: InstallCheck): InstallSandbox
   };
 }
 
-async function unknownPackagesError(pending: readonly Extract<Decision, { kind: "unknown" | "changed" }>[], store: InstallCodeStore): Promise<InstallError> {
+async function unknownPackagesError(pending: readonly Extract<Decision, { kind: "unknown" | "changed" }>[], store: InstallCodeStore): Promise<ApprovalNeededError> {
   const lines: string[] = [];
   for (const d of pending) {
     const what = d.kind === "changed" ? "install code changed since it was approved" : "not reviewed";
@@ -195,16 +279,16 @@ async function unknownPackagesError(pending: readonly Extract<Decision, { kind: 
     }
     lines.push(`    approve: cordon approve ${d.package.identity.name}    deny: cordon deny ${d.package.identity.name}`);
   }
-  return new InstallError(`${pending.length} package(s) want to run code at install time and the policy does not cover them. No install script ran.\n${lines.join("\n")}`, {
+  return new ApprovalNeededError(`${pending.length} package(s) want to run code at install time and the policy does not cover them. No install script ran.\n${lines.join("\n")}`, {
     hint: "Review and approve or deny each (the commands above), or run with --skip-unknown to install without their scripts.",
     packages: pending.map((d) => displayId(d.package.identity)),
   });
 }
 
-function scriptFailedError(execution: ExecuteReport): InstallError {
+function scriptFailedError(execution: ExecuteReport): ScriptFailedError {
   const failure = execution.failure!;
   const id = displayId(failure.package.identity);
-  const ran = execution.outcomes.filter((o) => o.status !== "failed").map((o) => `${displayId(o.package.identity)} ${o.script.event}`);
+  const ran = execution.outcomes.filter((o) => o.status === "ok" || o.status === "already-done").map((o) => `${displayId(o.package.identity)} ${o.script.event}`);
   const name = failure.package.identity.name;
   const advice = failure.blockedHosts.length > 0 || failure.bypassAttempts > 0
     ? blockedHostsAdvice(failure)
@@ -213,11 +297,11 @@ function scriptFailedError(execution: ExecuteReport): InstallError {
       : failure.limitHit === "memory"
         ? `It ran out of memory; raise it: cordon approve ${name} --memory=8G.`
         : `Look at its output above; if it needs a host, grant it (cordon approve ${name} --allow-net=HOST), or install without its script (cordon deny ${name}).`;
-  return new InstallError(
+  return new ScriptFailedError(
     `${id}: the ${failure.script.event} script failed with exit code ${failure.exitCode}${failure.limitHit ? ` (${failure.limitHit} limit)` : ""}.\n` +
       `  script: ${failure.script.command}\n  last output:\n${failure.outputTail.split("\n").map((l) => `    ${l}`).join("\n")}`,
     {
-      hint: `${advice}\nScripts that finished: ${ran.length > 0 ? ran.join(", ") : "none"}. Rerun cordon install to finish the job; finished scripts are not run again.`,
+      hint: `${advice}\nScripts that finished: ${ran.length > 0 ? ran.join(", ") : "none"}. Rerun cordon install to finish the job: packages whose scripts finished are not run again.`,
       packages: [id],
     },
   );

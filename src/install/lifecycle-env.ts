@@ -53,6 +53,8 @@ export interface NpmFacts {
   readonly nodeGypBinDir: string;
   /** npm's CLI (`npm_execpath`), if scripts may run npm. */
   readonly execPath?: string;
+  /** npm's own folder, whose option table cordon reads npm's flags with. */
+  readonly dir?: string;
 }
 
 /**

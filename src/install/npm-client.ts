@@ -7,6 +7,8 @@ import { PASSED_NPM_CONFIG } from "./lifecycle-env.js";
 
 export interface NpmResult {
   code: number | null;
+  /** The signal that ended npm, when one did. */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -25,7 +27,7 @@ export function runNpm(args: readonly string[], cwd: string, signal?: AbortSigna
     child.on("error", (error) =>
       reject(new InstallError(`Could not run npm: ${error.message}.`, { hint: "cordon install drives your npm; check that npm is on your PATH (npm --version)." })),
     );
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
 

@@ -25,6 +25,7 @@ export function locateNpm(nodeExecPath: string = process.execPath): NpmFacts | u
       nodeGyp: path.join(npmDir, "node_modules", "node-gyp", "bin", "node-gyp.js"),
       nodeGypBinDir: path.join(npmDir, "node_modules", "@npmcli", "run-script", "lib", "node-gyp-bin"),
       execPath: path.join(npmDir, "bin", "npm-cli.js"),
+      dir: npmDir,
     };
   }
   return undefined;

@@ -5,6 +5,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { EXIT_NEEDS_APPROVAL } from "../../src/install/errors.js";
 import { snapshotTree } from "../helpers/host-fixture.js";
 
 const CLI = path.resolve("dist/src/cli/main.js");
@@ -88,7 +89,7 @@ describe("cordon install against inert replicas of real attacks", { skip: !npmWo
 
   test("in CI, unreviewed packages stop the install before any script runs", () => {
     const { status, out } = cordon("install");
-    assert.equal(status, 125, out);
+    assert.equal(status, EXIT_NEEDS_APPROVAL, out);
     assert.match(out, /No install script ran/);
     for (const name of REPLICAS) {
       assert.match(out, new RegExp(`cordon approve ${name}`), `names the command for ${name}`);

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { EXIT_NEEDS_APPROVAL } from "../../src/install/errors.js";
 import { LocalRegistry } from "../helpers/local-registry.js";
 
 const CLI = path.resolve("dist/src/cli/main.js");
@@ -87,7 +88,7 @@ describe("content pins across versions", () => {
   test("a version whose install code changed needs review, shown as a diff, before any script runs", async () => {
     useVersion("1.0.2");
     const { status, out } = await cordon("install");
-    assert.equal(status, 125, out);
+    assert.equal(status, EXIT_NEEDS_APPROVAL, out);
     assert.match(out, /pinned-tool@1\.0\.2: install code changed since it was approved/);
     assert.match(out, /No install script ran/);
     assert.match(out, /^\s+\+require\("child_process"\)\.execSync\("echo new behaviour"\);$/m, "the change is shown as a diff");

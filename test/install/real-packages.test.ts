@@ -4,29 +4,17 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { cordon, registryUnreachable } from "./real-npm.js";
 
-const CLI = path.resolve("dist/src/cli/main.js");
 const FIXTURES = path.resolve("test/install/fixtures");
 
-/** The registry this machine is configured with, and whether it answers. */
-function registryCheck(): string | false {
-  const registry = spawnSync("npm", ["config", "get", "registry"], { encoding: "utf8" }).stdout.trim();
-  const ping = spawnSync("npm", ["view", "esbuild@0.25.9", "version"], { encoding: "utf8", timeout: 60_000 });
-  if (ping.status !== 0) return `the configured registry (${registry || "unknown"}) is not reachable from this host: ${ping.stderr.split("\n")[0]}`;
-  return false;
-}
-const unreachable = registryCheck();
+const unreachable = registryUnreachable();
 if (unreachable) process.stderr.write(`SKIPPING real-package install tests: ${unreachable}\n`);
 
 function copyFixture(name: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cordon-${name}-`));
   fs.cpSync(path.join(FIXTURES, name), dir, { recursive: true });
   return dir;
-}
-
-function cordon(cwd: string, ...args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", timeout: 900_000 });
-  return { status: result.status, out: `${result.stdout}${result.stderr}` };
 }
 
 describe("cordon ci with real packages that run code at install time", { skip: unreachable }, () => {

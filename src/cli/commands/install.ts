@@ -1,50 +1,81 @@
-import { ConfigError } from "../../errors.js";
-import { blockedHostsAdvice, installProject, type InstallProgress } from "../../install/install.js";
+import { blockedHostsAdvice, installProject, type InstallProgress, type InstallReport } from "../../install/install.js";
 import { displayId } from "../../install/package-identity.js";
 import type { PackageReport } from "../../scan/types.js";
 import { severityRank } from "../../scan/verdict.js";
-import { parseCommandFlags } from "../flags.js";
 import { terminalReview } from "../install-review.js";
 import { paint, sanitizeForTerminal, say } from "../terminal.js";
 
-export const INSTALL_HELP = `Usage: cordon install [PACKAGE...] [--skip-unknown]
-       cordon ci [--skip-unknown]
+export const INSTALL_HELP = `Usage: cordon install [NPM ARGS...] [--skip-unknown] [--no-project-scripts]
+       cordon ci [NPM ARGS...] [--skip-unknown] [--no-project-scripts]
 
 npm installs with every script off; then only the install scripts your policy
 approves run, each in its own sandbox (its package folder writable, no
 secrets, no network unless granted). Packages not in the policy are reviewed
 on a terminal; without one (CI) the install stops before any script runs.
 
-  --skip-unknown   install without the scripts of packages the policy does not cover
+  --skip-unknown         install without the scripts of packages the policy does not cover
   --no-project-scripts   do not run the project's own lifecycle scripts
+
+Every other argument goes to npm as you wrote it: package specs, -D, -E, -O,
+-w NAME, --omit=dev, --legacy-peer-deps, … (see npm help install, npm help ci).
+Refused: --ignore-scripts=false, -g, --no-save, --no-package-lock.
+From a workspace's folder, the project is the workspace root, as for npm.
+
+Exit status: 0 done; 2 not installed (a flag, the policy or the tree is at
+fault; the message says which); 3 packages need approval; 4 an install script
+failed; npm's own status when npm failed; 125 the sandbox could not start;
+130 interrupted (run the same command again to finish).
 
 Policy: package.json "allowScripts" (npm's own) and a "cordon" section.
 Manage it with: cordon approve NAME, cordon deny NAME, cordon policy ls|prune.
 Audit log: .cordon/audit.jsonl (cordon audit).`;
 
+/** cordon's own flags; everything else is npm's. */
+const CORDON_FLAGS = new Set(["--skip-unknown", "--no-project-scripts", "--help", "-h"]);
+
 export function installCommandFor(command: "install" | "ci") {
   return async (argv: string[]): Promise<number> => {
-    const { values, positionals } = parseFlags(argv);
-    if (values.help) {
+    const end = argv.indexOf("--");
+    const ours = new Set(argv.filter((arg, i) => CORDON_FLAGS.has(arg) && (end < 0 || i < end)));
+    const npmArgs = argv.filter((arg, i) => !(CORDON_FLAGS.has(arg) && (end < 0 || i < end)));
+    if (ours.has("--help") || ours.has("-h")) {
       process.stdout.write(`${INSTALL_HELP}\n`);
       return 0;
     }
-    if (command === "ci" && positionals.length > 0) {
-      throw new ConfigError("cordon ci installs exactly the lockfile; it takes no package names.", { hint: "Use cordon install NAME to add a package." });
-    }
+    // Ctrl-C stops npm or the running sandboxes and ends with 130; the next
+    // run finishes the job. A second Ctrl-C ends cordon at once (and the next
+    // run still finishes the job: what did not finish is redone).
+    const abort = new AbortController();
+    const onSignal = (signal: NodeJS.Signals): void => abort.abort(signal);
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
     const terminal = terminalReview();
+    let report: InstallReport;
     try {
-      await installProject({
+      report = await installProject({
         projectDir: process.cwd(),
         command,
-        packages: positionals,
+        npmArgs,
         review: terminal?.review,
-        skipUnknown: values["skip-unknown"] ?? false,
-        projectScripts: !values["no-project-scripts"],
+        skipUnknown: ours.has("--skip-unknown"),
+        projectScripts: !ours.has("--no-project-scripts"),
         onProgress: printProgress,
+        signal: abort.signal,
       });
     } finally {
       terminal?.close();
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+    if (report.treeUnchanged) {
+      if (report.npmOutput.trim()) process.stdout.write(report.npmOutput);
+      say(`  ${paint("green", "✔")} npm ${command} ${report.treeUnchanged}: node_modules unchanged, no script ran`);
+      return 0;
+    }
+    const alreadyDone = report.execution.outcomes.filter((o) => o.status === "already-done");
+    if (alreadyDone.length > 0) {
+      const names = [...new Set(alreadyDone.map((o) => sanitizeForTerminal(displayId(o.package.identity))))];
+      say(`  ${paint("green", "✔")} already built in this node_modules, outputs in place: ${names.join(", ")}`);
     }
     say(`  ${paint("green", "✔")} done; decisions and script runs are in .cordon/audit.jsonl (cordon audit)`);
     return 0;
@@ -53,6 +84,12 @@ export function installCommandFor(command: "install" | "ci") {
 
 function printProgress(event: InstallProgress): void {
   switch (event.type) {
+    case "project":
+      if (event.projectDir !== process.cwd()) say(`  project: ${sanitizeForTerminal(event.projectDir)} (as npm finds it)`);
+      break;
+    case "discarded":
+      say(`  ${paint("yellow", "↻")} install scripts did not finish last time in ${event.locations.map(sanitizeForTerminal).join(", ")}: npm reinstalls ${event.locations.length === 1 ? "it" : "them"} and the scripts run again`);
+      break;
     case "npm-done":
       say(`  ${paint("green", "✔")} resolved ${event.packages} packages, no scripts run`);
       break;
@@ -85,6 +122,7 @@ function printProgress(event: InstallProgress): void {
       const id = sanitizeForTerminal(displayId(o.package.identity));
       if (o.status === "ok") say(`    ${paint("green", "✔")} ${id} ${o.script.event} finished in ${(o.durationMs / 1000).toFixed(1)}s`);
       else if (o.status === "failed") say(`    ${paint("red", "✘")} ${id} ${o.script.event} failed with exit code ${o.exitCode}`);
+      else if (o.status === "stopped") say(`    ${paint("yellow", "■")} ${id} ${o.script.event} stopped`);
       if (o.status === "ok" && (o.blockedHosts.length > 0 || o.bypassAttempts > 0)) say(`    ${paint("yellow", "⚠")} ${sanitizeForTerminal(blockedHostsAdvice(o))}`);
       break;
     }
@@ -92,18 +130,6 @@ function printProgress(event: InstallProgress): void {
       say(`  ▸ the project's own ${event.event} script (your code: run as npm would, not sandboxed)`);
       break;
   }
-}
-
-function parseFlags(argv: string[]) {
-  return parseCommandFlags("install", {
-    args: argv,
-    allowPositionals: true,
-    options: {
-      "skip-unknown": { type: "boolean" },
-      "no-project-scripts": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
 }
 
 /** The scanner's most severe findings as one short phrase for the package list. */
