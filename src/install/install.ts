@@ -198,13 +198,13 @@ async function install(options: InstallOptions): Promise<InstallReport> {
 }
 
 /**
- * The project npm will install into, asked of npm itself with the same
- * arguments: from a workspace's folder that is the workspace root (npm
+ * The project npm will install into, asked of npm itself with the
+ * arguments that choose it: from a workspace's folder that is the workspace root (npm
  * walks up to the package.json whose `workspaces` include it), with
  * `--prefix` that folder. Policy, lockfile and node_modules are the root's.
  */
 async function npmProjectDir(startDir: string, args: NpmArgs, signal: AbortSignal | undefined): Promise<string> {
-  const result = await runNpm(["prefix", ...args.argv], startDir, signal);
+  const result = await runNpm(["prefix", ...args.projectArgs], startDir, signal);
   const prefix = result.stdout.trim().split("\n").pop() ?? "";
   if (result.code !== 0 || !path.isAbsolute(prefix)) throw npmFailedError("prefix", result);
   return prefix;

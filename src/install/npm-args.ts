@@ -10,6 +10,8 @@ export interface NpmArgs {
   readonly argv: readonly string[];
   /** Package specs (npm's positional arguments). npm runs the project's own scripts only when there are none. */
   readonly specs: readonly string[];
+  /** The settings among them that change where npm finds the project (`--prefix`, `--no-workspaces`), for `npm prefix`. */
+  readonly projectArgs: readonly string[];
   /** Set when npm will leave node_modules as it is (`--dry-run`, `--package-lock-only`): no script runs then. */
   readonly treeUnchanged: "--dry-run" | "--package-lock-only" | undefined;
 }
@@ -49,6 +51,10 @@ export function parseNpmArgs(args: readonly string[], npm: NpmFacts): NpmArgs {
   return {
     argv: [...args],
     specs: parsed.argv.remain,
+    projectArgs: [
+      ...(typeof parsed.prefix === "string" ? [`--prefix=${parsed.prefix}`] : []),
+      ...(parsed.workspaces === false ? ["--no-workspaces"] : []),
+    ],
     treeUnchanged: parsed["dry-run"] === true ? "--dry-run" : parsed["package-lock-only"] === true ? "--package-lock-only" : undefined,
   };
 }
