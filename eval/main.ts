@@ -4,8 +4,12 @@
  * installed, never run). Not part of the unit tests: the benign half needs
  * the network the first time and takes minutes; tarballs are cached.
  *
- *   node dist/eval/main.js [--limit=N] [--only=malicious|benign] [--offline]
- *                          [--cache-dir=DIR] [--verbose]
+ *   node dist/eval/main.js [--limit=N] [--only=malicious|devset|benign] [--offline]
+ *                          [--cache-dir=DIR] [--devset=DIR] [--verbose]
+ *
+ * Three sets, each with its own figure: the inert replicas in eval/malicious,
+ * real malware from the dev set (eval/devset.ts; read as text, never run),
+ * and the most-downloaded packages for false positives.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -15,12 +19,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { FileAnalyzerPool, scanPackageDir, scanTarball, type PackageReport, type RegistryManifest } from "../src/scan/index.js";
+import { evaluateDevset } from "./devset.js";
 
 const run = promisify(execFile);
 const EVAL_DIR = fileURLToPath(new URL("../../eval/", import.meta.url));
 const PACK_BATCH = 20;
 const PACK_PARALLEL = 3;
 const SCAN_PARALLEL = 4;
+const DEFAULT_DEVSET = "/work/shared/malware-devset";
 
 /** `holdout`: written after the rules, to test how they generalize, and not used to tune them. */
 interface Replica { dir: string; campaign: string; expect: string[]; holdout?: boolean }
@@ -30,14 +36,16 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       limit: { type: "string" }, only: { type: "string" }, offline: { type: "boolean", default: false },
-      "cache-dir": { type: "string" }, verbose: { type: "boolean", default: false },
+      "cache-dir": { type: "string" }, devset: { type: "string" }, verbose: { type: "boolean", default: false },
     },
   });
   const cacheDir = values["cache-dir"] ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "cordon", "eval-tarballs");
   await using pool = new FileAnalyzerPool();
   const summary: Record<string, unknown> = {};
-  if (values.only !== "benign") summary.malicious = await evaluateMalicious(pool);
-  if (values.only !== "malicious") {
+  const wanted = (set: string) => values.only === undefined || values.only === set;
+  if (wanted("malicious")) summary.malicious = await evaluateMalicious(pool);
+  if (wanted("devset")) summary.devset = await evaluateDevset(pool, values.devset ?? process.env.CORDON_DEVSET ?? DEFAULT_DEVSET, { verbose: values.verbose });
+  if (wanted("benign")) {
     summary.benign = await evaluateBenign(pool, {
       cacheDir, offline: values.offline, verbose: values.verbose, limit: values.limit === undefined ? Infinity : Number(values.limit),
     });
