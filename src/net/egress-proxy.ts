@@ -6,8 +6,10 @@ import { EgressGate, systemLookup, type LookupFunction, type PromptAnswer, type 
 import type { EgressEvent } from "./events.js";
 import { createHttpFront } from "./http-front.js";
 import { listenInNetns } from "./netns-attach.js";
+import { OpenSockets } from "./open-sockets.js";
+import { CLOSE_DEADLINE_MS } from "./proxy-limits.js";
 import { readSocks5Request, SOCKS5, socks5Reply } from "./socks5.js";
-import type { AuthorizedTarget, TunnelHandler } from "./tunnel.js";
+import { connectUpstream, type AuthorizedTarget, type TunnelHandler } from "./tunnel.js";
 import { runTunnel, type EgressContext } from "./tunnel-session.js";
 
 export interface EgressProxyOptions {
@@ -58,7 +60,8 @@ export class EgressProxy {
   readonly #maxConnections: number;
   readonly #handshakeTimeoutMs: number;
   readonly #servers = new Set<Server>();
-  readonly #sockets = new Set<Socket>();
+  readonly #clients = new OpenSockets();
+  readonly #upstreams = new OpenSockets();
   readonly #sessions = new Set<Promise<void>>();
   #closed = false;
   #refusedSinceLast = 0;
@@ -83,6 +86,7 @@ export class EgressProxy {
       gate: this.#gate,
       emit: (event) => this.#emit(event),
       tunnelFor: options.tunnelFor,
+      openUpstream: (addresses, port) => connectUpstream(addresses, port, (socket) => this.#upstreams.add(socket)),
       track: (session) => {
         const settled = session.catch(() => {}).finally(() => this.#sessions.delete(settled));
         this.#sessions.add(settled);
@@ -96,7 +100,7 @@ export class EgressProxy {
 
   /** Client connections open now. */
   get activeConnections(): number {
-    return this.#sockets.size;
+    return this.#clients.size;
   }
 
   /**
@@ -135,13 +139,12 @@ export class EgressProxy {
       socket.destroy();
       return;
     }
-    if (this.#sockets.size >= this.#maxConnections) {
+    if (this.#clients.size >= this.#maxConnections) {
       socket.destroy();
       this.#refused();
       return;
     }
-    this.#sockets.add(socket);
-    socket.once("close", () => this.#sockets.delete(socket));
+    this.#clients.add(socket);
     socket.on("error", () => socket.destroy());
     socket.setNoDelay(true);
     socket.setTimeout(this.#handshakeTimeoutMs, () => socket.destroy());
@@ -157,23 +160,34 @@ export class EgressProxy {
     });
   }
 
+  /**
+   * Closes the listeners and destroys every connection, client and upstream,
+   * at once (one still being made is destroyed when it appears), then waits
+   * at most CLOSE_DEADLINE_MS for sessions to report. Nothing the sandbox
+   * opened can keep cordon's process alive after it: this is what lets
+   * `--timeout` bound cordon's own exit.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     this.#signal?.removeEventListener("abort", this.#onAbort);
     const closing = [...this.#servers].map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     this.#servers.clear();
-    for (const socket of this.#sockets) socket.destroy();
-    this.#sockets.clear();
-    await Promise.all(closing);
-    // Let sessions cut short above finish and emit their events (bounded:
-    // a lookup or a prompt still pending is not waited for).
-    await Promise.race([Promise.all(this.#sessions), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+    this.#clients.destroyAll();
+    this.#upstreams.destroyAll();
+    // Let sessions cut short above finish and emit their events, within the
+    // deadline (a lookup or a prompt still pending is not waited for).
+    let deadline: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...closing, ...this.#sessions]),
+      new Promise<void>((resolve) => (deadline = setTimeout(resolve, CLOSE_DEADLINE_MS))),
+    ]);
+    clearTimeout(deadline);
   }
 
   /** Resolves when no connection is open and every session has reported (or after `timeoutMs`). */
   async idle(timeoutMs = 2_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while ((this.#sockets.size > 0 || this.#sessions.size > 0) && Date.now() < deadline) {
+    while ((this.#clients.size > 0 || this.#sessions.size > 0) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }

@@ -1,7 +1,8 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import { describeUntrusted, destinationHost, parseAuthority, sameDestination, type Destination } from "./destination.js";
 import type { EgressConnectionEvent } from "./events.js";
-import { connectUpstream, describeConnectError } from "./tunnel.js";
+import { UPSTREAM_IDLE_TIMEOUT_MS } from "./proxy-limits.js";
+import { describeConnectError } from "./tunnel.js";
 import { blockedMessage, type EgressContext } from "./tunnel-session.js";
 
 /**
@@ -47,6 +48,8 @@ export async function forwardAbsoluteForm(context: EgressContext, req: IncomingM
   if (decision.outcome === "unreachable") {
     return refuse(502, `cordon: ${decision.reason}`, { type: "allowed", host, port, reason: decision.reason, grantHint: decision.grantHint });
   }
+  // The client may have gone while the gate decided (a prompt can take a while).
+  if (req.socket.destroyed) return report({ type: "allowed", host, port, grantHint: decision.grantHint, reason: "the client left before the request was sent" });
 
   const upstream = http.request({
     method: req.method,
@@ -56,9 +59,14 @@ export async function forwardAbsoluteForm(context: EgressContext, req: IncomingM
     // The connection goes to the addresses the gate checked, never to a
     // fresh DNS answer for the name.
     createConnection: (_options, callback) => {
-      connectUpstream(decision.addresses, port).then((socket) => callback(null, socket), (error: Error) => callback(error, undefined as never));
+      context.openUpstream(decision.addresses, port).then((socket) => callback(null, socket), (error: Error) => callback(error, undefined as never));
       return undefined;
     },
+  });
+  // An upstream that accepts and never answers (or stalls mid-answer) is
+  // dropped, not kept for as long as the client cares to wait.
+  upstream.setTimeout(UPSTREAM_IDLE_TIMEOUT_MS, () => {
+    upstream.destroy(Object.assign(new Error(`no answer for ${UPSTREAM_IDLE_TIMEOUT_MS / 1000} s`), { code: "ETIMEDOUT" }));
   });
   let address: string | undefined;
   let failure: string | undefined;

@@ -1,8 +1,10 @@
 import http from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { parseAuthority } from "./destination.js";
+import { describeUntrusted, parseAuthority } from "./destination.js";
 import { forwardAbsoluteForm } from "./http-forward.js";
+import { serveOneAtATime } from "./one-at-a-time.js";
+import { MAX_WAITING_REQUESTS } from "./proxy-limits.js";
 import { runTunnel, type EgressContext } from "./tunnel-session.js";
 
 /**
@@ -37,7 +39,18 @@ export function createHttpFront(context: EgressContext): http.Server {
       },
     }));
   });
-  server.on("request", (req, res) => context.track(forwardAbsoluteForm(context, req, res)));
+  serveOneAtATime(server, {
+    maxWaiting: MAX_WAITING_REQUESTS,
+    serve: (req, res) => context.track(forwardAbsoluteForm(context, req, res)),
+    overflow: (req) => {
+      const now = Date.now();
+      context.emit({
+        type: "blocked", protocol: "http-forward", host: describeUntrusted(req.headers.host ?? "(no host)"), port: 0, bytesUp: 0, bytesDown: 0,
+        durationMs: 0, startedAt: now, grantHint: undefined,
+        reason: `more than ${MAX_WAITING_REQUESTS} pipelined requests waiting on one connection; the connection was closed (send them one after another, or on several connections)`,
+      });
+    },
+  });
   // Upgrades in absolute form (ws://) are not forwarded; clients tunnel them with CONNECT.
   server.on("upgrade", (_req: http.IncomingMessage, socket: Duplex) => {
     socket.end("HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");

@@ -2,11 +2,14 @@ import type { Socket } from "node:net";
 import { describeUntrusted, destinationHost, destinationLabel, type Destination } from "./destination.js";
 import type { EgressGate } from "./egress-gate.js";
 import type { EgressConnectionEvent, EgressProtocol } from "./events.js";
-import { connectUpstream, describeConnectError, spliceTunnel, type AuthorizedTarget, type TransferCounts, type TunnelHandler } from "./tunnel.js";
+import type { ResolvedAddress } from "./egress-gate.js";
+import { describeConnectError, spliceTunnel, type AuthorizedTarget, type TransferCounts, type TunnelHandler } from "./tunnel.js";
 
-/** What the proxy's front ends share: the gate, the event sink, the interception slot. */
+/** What the proxy's front ends share: the gate, the event sink, the interception slot, the upstream sockets. */
 export interface EgressContext {
   readonly gate: EgressGate;
+  /** Connects to checked addresses; the proxy owns the socket and ends it when it closes. */
+  openUpstream(addresses: readonly ResolvedAddress[], port: number): Promise<Socket>;
   emit(event: EgressConnectionEvent): void;
   tunnelFor: ((target: AuthorizedTarget) => TunnelHandler | undefined) | undefined;
   /** Keeps a session's promise until it settles, so close() can wait for its report. */
@@ -59,9 +62,9 @@ export async function runTunnel(context: EgressContext, client: Socket, request:
   try {
     if (handler) {
       replies.connected();
-      counts = await handler(client, target, () => connectUpstream(target.addresses, port));
+      counts = await handler(client, target, () => context.openUpstream(target.addresses, port));
     } else {
-      const upstream = await connectUpstream(target.addresses, port);
+      const upstream = await context.openUpstream(target.addresses, port);
       address = upstream.remoteAddress;
       replies.connected();
       counts = await spliceTunnel(client, upstream);
