@@ -11,6 +11,15 @@ export function findGrant(grants: readonly NetGrant[], destination: Destination)
   return grants.find((grant) => grantMatchesHost(grant, destination) && portMatches(grant, destination.port));
 }
 
+/**
+ * Whether some grant allows this host on at least one port (the
+ * destination's port is ignored). A secret is bound to hosts, not ports;
+ * the gate still checks each connection's port against the grants.
+ */
+export function hostGranted(grants: readonly NetGrant[], destination: Destination): boolean {
+  return grants.some((grant) => grantMatchesHost(grant, destination));
+}
+
 /** Whether an address a granted name resolved to was itself granted. */
 export function addressGranted(grants: readonly NetGrant[], address: string, port: number): boolean {
   return grants.some((grant) => grant.kind === "ip" && grant.address === address && portMatches(grant, port));

@@ -16,6 +16,9 @@ export const MAX_WAITING_REQUESTS = 16;
 /** Time for an upstream TCP connection, and again for its TLS handshake. */
 export const UPSTREAM_HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/** Time a sandboxed client has to finish its TLS handshake with cordon in an intercepted tunnel. */
+export const CLIENT_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /**
  * An upstream exchange may sit this long with no byte moving either way,
  * waiting for an answer or inside one, before it is dropped. Generous: a
@@ -36,6 +39,16 @@ export const CLOSE_DEADLINE_MS = 1_000;
  * must not keep a descriptor open after the connection it served is gone.
  */
 export const FLUSH_GRACE_MS = 2_000;
+
+/**
+ * Intercepted exchanges (request and answer through cordon's TLS) in
+ * progress at once, per proxy; more wait their turn, unread. While data
+ * moves each holds about half a MiB of buffers (two TLS connections, the
+ * parser, the swap), so this, not the number of connections, bounds the
+ * proxy's memory. The cost: a sandbox holding 64 answers that never end
+ * (event streams) makes its own 65th request wait.
+ */
+export const MAX_ACTIVE_EXCHANGES = 64;
 
 /**
  * Intercepted request bodies up to this size are read whole, so the request

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import { isIP } from "node:net";
 import { ConfigError } from "../../errors.js";
 import type { NetGrant } from "../../policy/net-grant.js";
-import { findGrant } from "../grant-match.js";
+import { toDestination } from "../destination.js";
+import { hostGranted } from "../grant-match.js";
 import type { SecretGrant } from "./secret-grant.js";
 
 /** A secret ready for one sandbox: its real value stays in cordon; the sandbox gets the placeholder. */
@@ -38,8 +38,10 @@ export function resolveSecrets(grants: readonly SecretGrant[], hostEnv: NodeJS.P
     }
     if (Buffer.byteLength(value) > MAX_SECRET_BYTES) throw new ConfigError(`--secret: ${grant.name} is over 64 KiB.`, { input: "--secret" });
     for (const host of grant.hosts) {
-      const destination = isIP(host) ? { kind: "ip" as const, address: host, family: (isIP(host) === 6 ? 6 : 4) as 4 | 6, port: 443 } : { kind: "name" as const, host, port: 443 };
-      if (!findGrant(netGrants, destination)) {
+      // Any grant that covers the host will do, on whatever port: the secret
+      // is intercepted only on connections the gate allowed, port included.
+      const destination = toDestination(host, 443);
+      if (!destination || !hostGranted(netGrants, destination)) {
         throw new ConfigError(`--secret: ${grant.name} is bound to ${host}, which is not granted network access.`, {
           input: "--secret",
           hint: `A secret only travels to hosts the sandbox may reach: add --allow-net=${host}.`,
