@@ -8,7 +8,7 @@ import { median, percentile, round, type Figure } from "./stats.js";
 async function firstByte(options: Parameters<typeof Sandbox.create>[0]): Promise<number> {
   const started = performance.now();
   const sandbox = await Sandbox.create(options);
-  const child = await sandbox.spawn("echo", { args: ["hi"], stdin: "null", stderr: "null" });
+  const child = await sandbox.spawn("echo", { args: ["hi"], stdin: "null", stdout: "piped", stderr: "null" });
   const reader = child.stdout!.getReader();
   await reader.read();
   const elapsed = performance.now() - started;

@@ -40,7 +40,7 @@ export function isSignal(value: unknown): value is Signal {
  * A process running in a sandbox: `@deno/sandbox`'s ChildProcess, with Web
  * Streams for stdio. Streams a caller did not ask to pipe are null.
  */
-export class ChildProcess implements AsyncDisposable {
+export class ChildProcess extends EventTarget implements AsyncDisposable {
   readonly pid: number;
   readonly stdin: WritableStream<Uint8Array> | null;
   readonly stdout: ReadableStream<Uint8Array> | null;
@@ -48,14 +48,20 @@ export class ChildProcess implements AsyncDisposable {
   readonly status: Promise<ChildProcessStatus>;
   readonly #agent: Agent;
   #outputTaken = false;
+  #stderrTail: string | undefined;
 
   /** @internal Created by Sandbox.spawn(). */
   constructor(agent: Agent, started: AgentProcess, modes: { stdout: string; stderr: string }, isOom: () => boolean) {
+    super();
     this.#agent = agent;
     this.pid = started.pid;
     this.stdin = started.stdin ? writableFor(started.stdin) : null;
     this.stdout = readableFor(started.stdout, modes.stdout === "inherit" ? process.stdout : undefined);
     this.stderr = readableFor(started.stderr, modes.stderr === "inherit" ? process.stderr : undefined);
+    if (modes.stderr === "inherit" && started.stderr) {
+      this.#stderrTail = "";
+      started.stderr.on("data", (chunk: Buffer) => { this.#stderrTail = (this.#stderrTail + chunk.toString()).slice(-2000); });
+    }
     this.status = started.exitCode.then(
       (code) => statusFromCode(code, isOom()),
       // The sandbox ended under the process (killed, closed, timed out).
@@ -64,15 +70,25 @@ export class ChildProcess implements AsyncDisposable {
     void this.status.then(() => started.stdin?.destroy());
   }
 
+  /** @internal The last 2000 characters of an inherited stderr (already printed), for error messages. */
+  get inheritedStderrTail(): string | undefined {
+    return this.#stderrTail;
+  }
+
   /** Sends a signal (default SIGTERM). Does not wait for the process to exit: await `status`. */
   async kill(signal: Signal = "SIGTERM"): Promise<void> {
     if (!isSignal(signal)) throw new TypeError(`kill: "${String(signal)}" is not a signal name such as "SIGTERM" or "SIGKILL".`);
     this.#agent.kill(this.pid, signal);
   }
 
-  /** Waits for the exit and returns the status with everything the process wrote to piped streams. */
+  /**
+   * Waits for the exit and returns the status with everything the process
+   * wrote to piped streams. A stream that is not piped, or that was read
+   * already (by the caller or an earlier output()), gives null, as in
+   * `@deno/sandbox`.
+   */
   async output(): Promise<ChildProcessOutput> {
-    if (this.#outputTaken) throw new TypeError("output() was already called for this process.");
+    const taken = this.#outputTaken;
     this.#outputTaken = true;
     // Bounded like cordon run's capture: past the cap the process is killed
     // (its status then says SIGKILL) and what was read so far is returned.
@@ -82,7 +98,11 @@ export class ChildProcess implements AsyncDisposable {
       await this.kill("SIGKILL").catch(() => undefined);
       await this.status;
     };
-    const [stdout, stderr, status] = await Promise.all([collect(this.stdout, overflow), collect(this.stderr, overflow), this.status]);
+    const [stdout, stderr, status] = await Promise.all([
+      taken ? null : collect(this.stdout, overflow),
+      taken ? null : collect(this.stderr, overflow),
+      this.status,
+    ]);
     const decoder = new TextDecoder();
     return {
       status,
@@ -131,8 +151,9 @@ function writableFor(socket: net.Socket): WritableStream<Uint8Array> {
 /** What output() keeps of each stream (as the library's run() does). */
 export const OUTPUT_CAP_BYTES = 64 * 1024 ** 2;
 
+/** A stream the caller already read from (it is locked) gives null, as in `@deno/sandbox`. */
 async function collect(stream: ReadableStream<Uint8Array> | null, onOverflow: () => Promise<void>): Promise<Uint8Array | null> {
-  if (!stream) return null;
+  if (!stream || stream.locked) return null;
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {

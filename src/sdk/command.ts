@@ -1,5 +1,6 @@
 import type { ChildProcess, ChildProcessStatus, Signal } from "./child-process.js";
 import { SandboxCommandError } from "./errors.js";
+import { KillSignal } from "./kill-signal.js";
 import { quoteInterpolation } from "./shell-quote.js";
 
 export type ShellPipeKind = "inherit" | "piped" | "null";
@@ -15,7 +16,7 @@ export interface SandboxCommandResult {
 /** What a command builder needs from a sandbox. */
 export interface CommandRunner {
   spawn(command: string, options: {
-    args: string[]; cwd?: string; env?: Record<string, string>; signal?: AbortSignal;
+    args: string[]; cwd?: string; env?: Record<string, string>;
     stdin: "null"; stdout: ShellPipeKind; stderr: ShellPipeKind;
   }): Promise<ChildProcess>;
 }
@@ -29,8 +30,16 @@ interface BuilderState {
   env: Record<string, string>;
   stdout: ShellPipeKind;
   stderr: ShellPipeKind;
-  signal: AbortSignal | undefined;
+  signal: KillSignal | undefined;
 }
+
+/**
+ * `sh` runs bash, as `@deno/sandbox`'s does (`[[ … ]]`, `{1..3}`, `set -o
+ * pipefail`), and, as it does, reads `~/.bashrc` first through BASH_ENV
+ * (bash expands the `$HOME` in it).
+ */
+const SHELL = "bash";
+const SHELL_ENV = { BASH_ENV: "$HOME/.bashrc" };
 
 /**
  * `sandbox.sh\`…\``: an immutable builder (every setter returns a new one),
@@ -53,7 +62,10 @@ export class SandboxCommandBuilder implements PromiseLike<SandboxCommandResult> 
         script += quoteInterpolation(value) + (templateStrings[i + 1] ?? "");
         shape += "${…}" + (templateStrings[i + 1] ?? "");
       });
-      this.#state = { script, shape, noThrow: false, cwd: undefined, env: {}, stdout: "piped", stderr: "piped", signal: undefined };
+      // "inherit" for both, as `@deno/sandbox`'s runtime does (its docs say
+      // "piped"): awaiting a command prints its output and returns null
+      // streams; text() and json() pipe stdout.
+      this.#state = { script, shape, noThrow: false, cwd: undefined, env: {}, stdout: "inherit", stderr: "inherit", signal: undefined };
     } else this.#state = templateStrings;
   }
 
@@ -69,8 +81,19 @@ export class SandboxCommandBuilder implements PromiseLike<SandboxCommandResult> 
   env(name: string, value: string): SandboxCommandBuilder { return this.#with({ env: { ...this.#state.env, [name]: value } }); }
   stdout(kind: ShellPipeKind): SandboxCommandBuilder { return this.#with({ stdout: kind }); }
   stderr(kind: ShellPipeKind): SandboxCommandBuilder { return this.#with({ stderr: kind }); }
-  /** An AbortSignal (aborting sends SIGTERM) or anything with `aborted` and `addEventListener`. */
-  signal(signal: AbortSignal): SandboxCommandBuilder { return this.#with({ signal }); }
+  /**
+   * A KillSignal (each signal its controller sends reaches the command) or
+   * an AbortSignal (aborting sends SIGTERM). A second call links the new
+   * signal below the first, so both reach the command.
+   */
+  signal(signal: KillSignal | AbortSignal): SandboxCommandBuilder {
+    const kill = signal instanceof KillSignal ? signal
+      : signal instanceof AbortSignal ? KillSignal.fromAbortSignal(signal)
+      : undefined;
+    if (!kill) throw new TypeError("signal(): expected a KillSignal (new KillController().signal) or an AbortSignal.");
+    this.#state.signal?.linkChild(kill);
+    return this.#with({ signal: kill });
+  }
 
   async text(): Promise<string> {
     const result = await this.stdout("piped").result();
@@ -82,11 +105,16 @@ export class SandboxCommandBuilder implements PromiseLike<SandboxCommandResult> 
   }
 
   async result(): Promise<SandboxCommandResult> {
+    // Aborted before it started: the command never runs, and its result says
+    // how it would have ended (as `@deno/sandbox` does).
+    const aborted = this.#state.signal?.abortedExitCode;
+    if (aborted !== undefined) return abortedResult(aborted, this.#state.noThrow, this.#state.shape);
     const child = await this.spawn();
     const output = await child.output();
     if (!output.status.success && !this.#state.noThrow) {
       const how = output.status.signal ? `was killed by ${output.status.signal}` : `exited with code ${output.status.code}`;
-      const stderr = output.stderrText?.trim();
+      // An inherited stderr was printed already; its tail still explains the failure.
+      const stderr = (output.stderrText ?? child.inheritedStderrTail)?.trim();
       throw new SandboxCommandError(
         // The template, not the script: interpolated values (tokens, keys)
         // must not ride into logs and error trackers with the message.
@@ -98,17 +126,26 @@ export class SandboxCommandBuilder implements PromiseLike<SandboxCommandResult> 
     return output;
   }
 
-  spawn(): Promise<ChildProcess> {
+  /** Starts the command; each signal sent through signal() reaches it until it exits. */
+  async spawn(): Promise<ChildProcess> {
     const state = this.#state;
-    return this.#runner.spawn("/bin/sh", {
+    const aborted = state.signal?.abortedExitCode;
+    if (aborted !== undefined) abortedResult(aborted, false, state.shape);
+    const child = await this.#runner.spawn(SHELL, {
       args: ["-c", state.script],
       cwd: state.cwd,
-      env: state.env,
-      signal: state.signal,
+      env: { ...SHELL_ENV, ...state.env },
       stdin: "null",
       stdout: state.stdout,
       stderr: state.stderr,
     });
+    const signal = state.signal;
+    if (signal) {
+      const listener = (sent: Signal): void => void child.kill(sent).catch(() => undefined);
+      signal.addListener(listener);
+      void child.status.finally(() => signal.removeListener(listener));
+    }
+    return child;
   }
 
   then<TResult1 = SandboxCommandResult, TResult2 = never>(
@@ -121,6 +158,11 @@ export class SandboxCommandBuilder implements PromiseLike<SandboxCommandResult> 
   #with(change: Partial<BuilderState>): SandboxCommandBuilder {
     return new SandboxCommandBuilder(this.#runner, { ...this.#state, ...change });
   }
+}
+
+function abortedResult(code: number, noThrow: boolean, shape: string): SandboxCommandResult {
+  if (!noThrow) throw new SandboxCommandError(`The command was not started: its signal was already aborted (exit code ${code}): ${shape.slice(0, 200)}`, code);
+  return { status: { success: false, code, signal: null, oom: false }, stdout: new Uint8Array(), stderr: new Uint8Array(), stdoutText: "", stderrText: "" };
 }
 
 export type { Signal };

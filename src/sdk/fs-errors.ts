@@ -1,4 +1,4 @@
-import { SandboxFsError, SandboxNotFoundError } from "./errors.js";
+import { SandboxFsError } from "./errors.js";
 
 /** coreutils' messages (LC_ALL=C) and the errno each one means. */
 const MESSAGES: [string, string][] = [
@@ -24,9 +24,7 @@ export function fsErrorFrom(operation: string, target: string, stderr: string, f
   const errno = MESSAGES.find(([text]) => stderr.includes(text))?.[1] ?? fallbackErrno;
   const reason = stderr.trim().split("\n").pop()?.slice(0, 300) || errno;
   if (errno === "ENOENT") {
-    return new SandboxNotFoundError(`${operation} ${target}: no such file or directory in the sandbox.`, {
-      input: target,
-      errno,
+    return new SandboxFsError(`${operation} ${target}: no such file or directory in the sandbox.`, errno, target, {
       hint: "Paths are inside the sandbox; relative ones start at /home/sandbox.",
     });
   }

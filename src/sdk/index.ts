@@ -10,8 +10,15 @@ export { SandboxCommandBuilder, type SandboxCommandResult, type ShellPipeKind } 
 export { SandboxEnv } from "./env.js";
 export { SandboxFs, type DirEntry, type ExpandGlobOptions, type FileInfo, type MkdirOptions, type ReadFileOptions, type RemoveOptions, type WalkEntry, type WalkOptions, type WriteFileOptions } from "./fs.js";
 export { FsFile, SeekMode, type OpenOptions } from "./fs-file.js";
-export { SandboxClosedError, SandboxCommandError, SandboxFsError, SandboxNotFoundError, SandboxTimeoutError } from "./errors.js";
+export { KillController, KillSignal, type KillSignalListener } from "./kill-signal.js";
+export {
+  // `@deno/sandbox`'s classes (see errors.ts for which cordon throws).
+  ApiError, ConnectionClosedError, ConnectionEstablishmentError, InvalidMemoryError, InvalidTimeoutError, InvalidTokenError,
+  MissingTokenError, NetworkError, RpcError, SandboxCommandError, SandboxKillError, SandboxSdkError,
+  // cordon's.
+  SandboxClosedError, SandboxFsError, SandboxNotFoundError, SandboxTimeoutError,
+} from "./errors.js";
 export { type Memory, type SandboxOptions, type SecretConfig } from "./options.js";
-export { Snapshot, Volume } from "./catalog.js";
+export { Client, Snapshot, Volume, type CatalogOptions, type PaginatedList, type VolumeInit } from "./catalog.js";
 export { quoteShellWord as escapeShellArg } from "./shell-quote.js";
 export { type SnapshotInfo, type VolumeInfo } from "./store.js";

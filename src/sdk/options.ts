@@ -1,4 +1,5 @@
 import { ConfigError } from "../errors.js";
+import { InvalidMemoryError, InvalidTimeoutError } from "./errors.js";
 import type { SecretGrant } from "../net/secrets/secret-grant.js";
 import { secretsFromRecord } from "../net/secrets/secret-grant.js";
 
@@ -39,9 +40,40 @@ export interface SandboxOptions {
   resolve?: Record<string, string>;
   /** Where sandboxes, snapshots and volumes live (default: $CORDON_DATA_DIR, $XDG_DATA_HOME/cordon or ~/.local/share/cordon). cordon only. */
   dataDir?: string;
-  /** Accepted for compatibility with `@deno/sandbox` and ignored: there is one local "region". */
+  /**
+   * `@deno/sandbox` options cordon cannot honour. Those that would change
+   * where or how the sandbox runs are refused with a ConfigError naming the
+   * option (`region`, `sandboxEndpoint`, `apiEndpoint`, `ssh: true`); the
+   * credentials (`token`, `org`) and `debug` change nothing here and are
+   * accepted. See docs/sdk.md.
+   */
   region?: string;
+  sandboxEndpoint?: string | ((region: string) => string);
+  apiEndpoint?: string;
+  ssh?: boolean;
+  token?: string;
+  org?: string;
   debug?: boolean;
+}
+
+/**
+ * Refuses the `@deno/sandbox` options whose value would make code behave
+ * differently than its author expects: running elsewhere (a region, an
+ * endpoint) or being reachable over SSH. Silently ignoring them would make
+ * a program believe it ran in Chicago or could be reached by ssh.
+ */
+export function refuseRemoteOptions(options: Pick<SandboxOptions, "region" | "sandboxEndpoint" | "apiEndpoint" | "ssh">, where = "Sandbox.create"): void {
+  const refuse = (input: string, why: string, hint: string): never => {
+    throw new ConfigError(`${where}: ${input} ${why}`, { input, hint });
+  };
+  if (options.region !== undefined) {
+    refuse("region", `is ${JSON.stringify(options.region)}, but cordon runs every sandbox on this machine: there is no region to choose.`, "Remove the region option.");
+  }
+  if (options.sandboxEndpoint !== undefined) refuse("sandboxEndpoint", "names a Deno Deploy endpoint; cordon talks to no service.", "Remove the sandboxEndpoint option.");
+  if (options.apiEndpoint !== undefined) refuse("apiEndpoint", "names a Deno Deploy endpoint; cordon talks to no service.", "Remove the apiEndpoint option.");
+  if (options.ssh === true) {
+    refuse("ssh", "is true, but cordon offers no SSH access: nothing outside this process can reach a sandbox.", "Remove ssh, and use sandbox.spawn() or sandbox.sh to run commands, or exposeHttp() for a service.");
+  }
 }
 
 export const DEFAULT_MEMORY_BYTES = 1280 * 1024 ** 2;
@@ -71,7 +103,7 @@ const MEMORY_FORMS = 'a number of bytes or a string with one of the units kB, MB
 
 export function parseMemory(value: unknown, totalMemoryBytes: number, input = "memory"): number {
   const fail = (rule: string): never => {
-    throw new ConfigError(`${input}: ${JSON.stringify(value)} ${rule}.`, { input, hint: `Give ${MEMORY_FORMS}.` });
+    throw new InvalidMemoryError(`${input}: ${JSON.stringify(value)} ${rule}.`, { input, hint: `Give ${MEMORY_FORMS}.` });
   };
   let bytes: number;
   if (typeof value === "number") bytes = value;
@@ -91,7 +123,7 @@ export function parseMemory(value: unknown, totalMemoryBytes: number, input = "m
 export function parseTimeout(value: unknown, input = "timeout", maxMs = MAX_TIMEOUT_MS): number | undefined {
   if (value === undefined || value === "session") return undefined;
   const fail = (rule: string): never => {
-    throw new ConfigError(`${input}: ${JSON.stringify(value)} ${rule}.`, {
+    throw new InvalidTimeoutError(`${input}: ${JSON.stringify(value)} ${rule}.`, {
       input,
       hint: `Use "session" (until close()), or a duration such as "30s", "5m" or "1h", at most ${maxMs / 60_000} minutes.`,
     });
@@ -151,6 +183,7 @@ export function parsePort(value: unknown, input: string): number {
  */
 export function parseSandboxOptions(options: SandboxOptions, totalMemoryBytes: number): ParsedSandboxOptions {
   if (typeof options !== "object" || options === null) throw new ConfigError("Sandbox.create: options must be an object.", { input: "options" });
+  refuseRemoteOptions(options);
   const allowNet = options.allowNet ?? [];
   if (!Array.isArray(allowNet) || allowNet.some((h) => typeof h !== "string")) {
     throw new ConfigError("allowNet: expected an array of host names, e.g. [\"api.example.com\"].", { input: "allowNet" });

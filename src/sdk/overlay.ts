@@ -1,65 +1,196 @@
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { BackendUnavailableError, ConfigError } from "../errors.js";
+import type { HostFacts } from "../engine/host-facts.js";
+import { planSandbox, SANDBOX_HOME, type Mount } from "../engine/plan.js";
+import { toPermissions } from "../engine/sandboxed-process.js";
 
 /**
- * A stage that runs before bubblewrap: a new user and mount namespace
- * (unprivileged: the user namespace gives the capability to mount, only
- * over what this user already owns) in which the sandbox's home is an
- * overlay: the snapshot read-only below, a private tmpfs above. Writes land
- * in the tmpfs; the snapshot never changes, so any number of sandboxes can
- * start from it at once. bubblewrap is then exec'd in that namespace (same
- * process, descriptors kept) and binds the merged folder.
+ * A sandbox's writable root: each top-level folder of the system it may
+ * change is an overlay, the host's read-only system (or cordon's base
+ * layer) below, the sandbox's own writable layer above, and snapshot layers
+ * in between. Writes land in one size-limited tmpfs (`disk`) and vanish with
+ * the sandbox; the host's files never change (overlayfs never writes to a
+ * lower layer). Nothing is copied at start: layers, not copies.
  *
- * As an ordinary user a second user namespace maps the sandbox's user back
- * to the caller's uid, so files inside look the same as without a snapshot.
- * Needs Linux ≥ 5.11 (overlayfs in user namespaces).
+ * The mounts are made by a stage that runs before bubblewrap (the engine's
+ * `launcherPrefix`): a new user and mount namespace (unprivileged: the user
+ * namespace gives the capability to mount, only over what this user owns),
+ * then bubblewrap is exec'd in that namespace (same process, descriptors
+ * kept) and binds the merged folders by name. As an ordinary user a second
+ * user namespace maps the sandbox's user back to the caller's uid. Needs
+ * Linux ≥ 5.11 (overlayfs in user namespaces).
  */
 const STAGE = [
-  // The writable layer is a size-limited tmpfs, as a plain sandbox's home
-  // is: writes are bounded (--disk) and vanish with the sandbox.
-  'mount -t tmpfs -o "size=$5,mode=0755" cordon-rw "$2" || exit 125',
-  'mkdir "$2/upper" "$2/work" || exit 125',
-  'mount -t overlay cordon-home -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/work,userxattr" "$3" || exit 125',
-  'remap=$4',
+  'rw=$1 merged=$2 remap=$3 size=$4 count=$5',
   "shift 5",
+  // The writable layer is a size-limited tmpfs: writes are bounded (disk)
+  // and vanish with the sandbox; nothing reaches the host's disk.
+  'mount -t tmpfs -o "size=$size,mode=0755" cordon-rw "$rw" || exit 125',
+  'while [ "$count" -gt 0 ]; do',
+  '  dir=$1 lower=$2',
+  "  shift 2",
+  '  count=$((count - 1))',
+  '  mkdir -p "$rw/upper/$dir" "$rw/work/$dir" || exit 125',
+  '  mount -t overlay "cordon-$dir" -o "lowerdir=$lower,upperdir=$rw/upper/$dir,workdir=$rw/work/$dir,userxattr" "$merged/$dir" || exit 125',
+  "done",
   'if [ "$remap" != 0:0 ]; then exec /usr/bin/unshare --user --map-user="${remap%:*}" --map-group="${remap#*:}" -- "$@"; fi',
   'exec "$@"',
 ].join("\n");
 
-export interface OverlayDirs {
-  lower: string;
-  /** Mount point of the tmpfs holding the upper and work folders. */
+/**
+ * The folders a sandbox may change. The host's own system folders (/usr,
+ * and /bin, /lib, ... where they are not links into /usr) are lower layers
+ * as they are; /etc and the rest come from cordon's base layer, never from
+ * the host (which holds /etc/shadow, SSH keys, users' homes). The root
+ * itself stays bubblewrap's read-only tmpfs: a new top-level folder cannot
+ * be made.
+ */
+const BASE_DIRS = ["etc", "opt", "var", "srv", "mnt", "home"] as const;
+
+/** Folders cordon's base layer puts above the host's /usr, owned by the caller: as an ordinary user, /usr/local is then writable (`npm i -g`, tools). */
+const USR_LOCAL = ["bin", "sbin", "lib", "include", "share", "etc", "src"];
+
+/** Bumped when the base layer's shape changes, so an old one is not reused. */
+const BASE_VERSION = "1";
+
+export interface RootfsDirs {
+  /** Mount point of the writable tmpfs (upper and work folders). */
   writable: string;
+  /** Holds one mount point per overlaid folder. */
   merged: string;
 }
 
-export function overlayDirs(sandboxDir: string, lower: string): OverlayDirs {
-  const dirs = { lower, writable: path.join(sandboxDir, "rw"), merged: path.join(sandboxDir, "merged") };
-  for (const dir of Object.values(dirs)) {
-    // overlayfs splits its options on "," and lowerdir on ":".
-    if (/[,:\\\n]/.test(dir)) {
-      throw new ConfigError(`root: the data folder path ${dir} contains ",", ":" or "\\", which overlayfs cannot take.`, {
-        input: "root",
-        hint: "Set CORDON_DATA_DIR (or the dataDir option) to a path without those characters.",
-      });
-    }
-  }
-  for (const dir of [dirs.writable, dirs.merged]) fs.mkdirSync(dir, { mode: 0o755 });
-  return dirs;
+export interface Rootfs {
+  launcherPrefix: { file: string; args: string[] };
+  /** Binds of the merged folders over the engine's read-only ones, then the engine's own mounts they would hide. */
+  mounts: Mount[];
+  dirs: RootfsDirs;
 }
 
-export function overlayLauncher(dirs: OverlayDirs, diskBytes: number): { file: string; args: string[] } {
+/**
+ * Plans a sandbox's writable root: `layers` are snapshot layers, topmost
+ * first (empty for a fresh sandbox). `host` is what the engine will see.
+ */
+export function planRootfs(sandboxDir: string, dataDir: string, host: HostFacts, layers: readonly string[], diskBytes: number): Rootfs {
+  const enginePlan = planSandbox({ command: "/bin/sh", args: [], permissions: toPermissions({}, host.cwd, host.homeDir), host });
+  const base = ensureBaseLayer(dataDir, enginePlan.mounts, host);
+  const dirs = { writable: path.join(sandboxDir, "rw"), merged: path.join(sandboxDir, "merged") };
+  const hostDirs = host.runtimeDirs.filter((d) => d.symlinkTo === undefined).map((d) => d.path.slice(1));
+  const overlays: { dir: string; lowers: string[] }[] = [
+    ...hostDirs.map((dir) => ({ dir, lowers: dir === "usr" ? [path.join(base, "usr"), "/usr"] : [`/${dir}`] })),
+    ...BASE_DIRS.map((dir) => ({ dir, lowers: [path.join(base, dir)] })),
+  ].map(({ dir, lowers }) => ({ dir, lowers: [...layers.map((l) => path.join(l, dir)).filter(isDir), ...lowers] }));
+  for (const dir of [...Object.values(dirs), base, ...overlays.flatMap((o) => o.lowers)]) checkOverlayPath(dir);
+  fs.mkdirSync(dirs.writable, { mode: 0o755 });
+  for (const { dir } of overlays) fs.mkdirSync(path.join(dirs.merged, dir), { recursive: true, mode: 0o755 });
+
+  const overlaid = overlays.map((o) => `/${o.dir}`);
+  const mounts: Mount[] = [
+    ...overlays.map((o): Mount => ({ kind: "bind", source: path.join(dirs.merged, o.dir), target: `/${o.dir}`, sourceIn: "launcher" })),
+    // The engine's mounts inside an overlaid folder (Node installed under
+    // /opt, say) would be hidden by the overlay: they are bound again on
+    // top. /etc's are already in the base layer; home's tmpfs is replaced.
+    ...enginePlan.mounts.filter((m) => (m.kind === "ro-bind" || m.kind === "symlink") && isStrictlyInside(m.target, overlaid) && !m.target.startsWith("/etc/")),
+  ];
+  const stage = ["--user", "--map-root-user", "--mount", "--", "/bin/sh", "-c", STAGE, "cordon-rootfs", dirs.writable, dirs.merged, `${host.uid}:${host.gid}`, String(diskBytes), String(overlays.length)];
+  for (const { dir, lowers } of overlays) stage.push(dir, lowers.join(":"));
+  return { launcherPrefix: { file: unshareBinary(), args: stage }, mounts, dirs };
+}
+
+function isStrictlyInside(target: string, dirs: readonly string[]): boolean {
+  return dirs.some((dir) => target.startsWith(`${dir}/`));
+}
+
+function isDir(dir: string): boolean {
+  try {
+    return fs.lstatSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function checkOverlayPath(dir: string): void {
+  // overlayfs splits its options on "," and lowerdir on ":".
+  if (/[,:\\\n]/.test(dir)) {
+    throw new ConfigError(`The data folder path ${dir} contains ",", ":" or "\\", which overlayfs cannot take.`, {
+      input: "dataDir",
+      hint: "Set CORDON_DATA_DIR (or the dataDir option) to a path without those characters.",
+    });
+  }
+}
+
+function unshareBinary(): string {
   const unshare = ["/usr/bin/unshare", "/bin/unshare"].find((file) => fs.existsSync(file));
   if (!unshare) {
-    throw new BackendUnavailableError("Starting from a snapshot needs util-linux's unshare, which is missing.", {
+    throw new BackendUnavailableError("A sandbox's writable root needs util-linux's unshare, which is missing.", {
       hint: "Install util-linux: sudo apt-get install -y util-linux",
     });
   }
-  const uid = process.getuid?.() ?? 0;
-  const gid = process.getgid?.() ?? 0;
-  return {
-    file: unshare,
-    args: ["--user", "--map-root-user", "--mount", "--", "/bin/sh", "-c", STAGE, "cordon-overlay", dirs.lower, dirs.writable, dirs.merged, `${uid}:${gid}`, String(diskBytes)],
-  };
+  return unshare;
+}
+
+/**
+ * cordon's base layer: /etc as the engine would show it (its read-only
+ * binds copied, its generated files written: passwd, group, hosts, ...),
+ * empty /opt, /var, /srv, /mnt, /home/sandbox, and /usr/local's folders.
+ * Built once per distinct /etc view into `dataDir/base/<hash>` and shared by
+ * every sandbox: the hash covers the generated contents and each copied
+ * entry's inode, size and change time, so a host update makes a new one.
+ */
+function ensureBaseLayer(dataDir: string, engineMounts: readonly Mount[], host: HostFacts): string {
+  const etc = engineMounts.filter((m) => m.target.startsWith("/etc/"));
+  const hash = createHash("sha256").update(BASE_VERSION).update(`${host.uid}:${host.gid}\0`);
+  for (const mount of etc) {
+    hash.update(JSON.stringify(mount));
+    if (mount.kind === "ro-bind" || mount.kind === "bind") {
+      const stat = fs.lstatSync(mount.source, { throwIfNoEntry: false });
+      hash.update(stat ? `${stat.ino}:${stat.size}:${stat.ctimeMs}` : "missing");
+    }
+  }
+  const baseDir = path.join(dataDir, "base");
+  const dir = path.join(baseDir, hash.digest("hex").slice(0, 16));
+  if (isDir(dir)) return dir;
+  fs.mkdirSync(baseDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(baseDir, 0o755);
+  const staged = path.join(baseDir, `.staging-${randomBytes(6).toString("hex")}`);
+  try {
+    buildBaseLayer(staged, etc);
+    fs.renameSync(staged, dir);
+  } catch (error) {
+    fs.rmSync(staged, { recursive: true, force: true });
+    // Another create() built the same layer first: use it.
+    if (!isDir(dir)) throw error;
+  }
+  return dir;
+}
+
+function buildBaseLayer(root: string, etc: readonly Mount[]): void {
+  fs.mkdirSync(root, { mode: 0o755 });
+  for (const dir of [...BASE_DIRS, "usr", "usr/local"]) fs.mkdirSync(path.join(root, dir), { mode: 0o755 });
+  for (const dir of USR_LOCAL) fs.mkdirSync(path.join(root, "usr/local", dir), { mode: 0o755 });
+  fs.mkdirSync(path.join(root, SANDBOX_HOME), { recursive: true, mode: 0o700 });
+  fs.mkdirSync(path.join(root, "var/tmp"), { mode: 0o755 });
+  fs.chmodSync(path.join(root, "var/tmp"), 0o1777);
+  for (const mount of etc) {
+    const target = path.join(root, mount.target);
+    fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
+    switch (mount.kind) {
+      case "ro-bind":
+      case "bind":
+        // Symlinks are copied as links (their targets are in /usr), never followed.
+        fs.cpSync(mount.source, target, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true, force: true });
+        break;
+      case "file":
+      case "data":
+        fs.writeFileSync(target, mount.content, { mode: 0o644 });
+        break;
+      case "symlink":
+        fs.symlinkSync(mount.linkTo, target);
+        break;
+      default:
+        break;
+    }
+  }
 }

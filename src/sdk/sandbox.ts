@@ -11,12 +11,13 @@ import { Agent, AGENT_SCRIPT, CONTROL_DIR_INSIDE, type PipeMode } from "./agent.
 import { ChildProcess } from "./child-process.js";
 import { SandboxCommandBuilder } from "./command.js";
 import { SandboxEnv } from "./env.js";
-import { SandboxClosedError, SandboxTimeoutError } from "./errors.js";
+import { InvalidTimeoutError, SandboxClosedError, SandboxTimeoutError } from "./errors.js";
 import { SandboxFs } from "./fs.js";
 import { HttpExposure } from "./expose.js";
 import { NetnsBridge } from "./netns-bridge.js";
 import { MAX_EXTEND_MS, parseEnvRecord, parsePort, parseSandboxOptions, parseTimeout, type ParsedSandboxOptions, type SandboxOptions } from "./options.js";
-import { overlayDirs, overlayLauncher } from "./overlay.js";
+import { planRootfs } from "./overlay.js";
+import { readHostFacts } from "../engine/host-facts.js";
 import { removeTree, SandboxStore, type SnapshotInfo } from "./store.js";
 import { hostTool } from "../engine/bwrap/locate.js";
 
@@ -30,15 +31,24 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Aborting sends SIGTERM. */
   signal?: AbortSignal;
-  /** Default "piped". */
+  /**
+   * Defaults are `@deno/sandbox`'s runtime's (its docs say "piped" for all
+   * three): stdin "null" (so `spawn("cat")` ends), stdout and stderr
+   * "inherit" (printed on this process's, and null on the ChildProcess).
+   */
   stdin?: "piped" | "null";
-  /** Default "piped". */
   stdout?: PipeMode;
-  /** Default "piped". */
   stderr?: PipeMode;
 }
 
 const CREATE = Symbol("Sandbox.create");
+
+/**
+ * Variables every sandbox starts with. `npm i -g` installs into /usr/local
+ * (bin on PATH), which the writable root makes writable for root and for
+ * an ordinary user's sandbox alike (the host's /usr/lib is root's).
+ */
+const SANDBOX_ENV = new Map([["NPM_CONFIG_PREFIX", "/usr/local"]]);
 
 /**
  * A local sandbox shaped as `@deno/sandbox`'s: one bubblewrap sandbox whose
@@ -59,6 +69,7 @@ export class Sandbox implements AsyncDisposable {
   readonly #dir: string;
   readonly #exposures = new Set<HttpExposure>();
   readonly #options: ParsedSandboxOptions;
+  readonly #root: RootSource | undefined;
   #url: string | undefined;
   #netns: Promise<NetnsBridge> | undefined;
   #snapshotting: Promise<unknown> | undefined;
@@ -68,7 +79,7 @@ export class Sandbox implements AsyncDisposable {
   #endReason: string | undefined;
 
   /** @internal Use Sandbox.create(). */
-  constructor(token: symbol, parts: { id: string; process: SandboxedProcess; agent: Agent; store: SandboxStore; dir: string; options: ParsedSandboxOptions }) {
+  constructor(token: symbol, parts: { id: string; process: SandboxedProcess; agent: Agent; store: SandboxStore; dir: string; options: ParsedSandboxOptions; root: RootSource | undefined }) {
     if (token !== CREATE) throw new TypeError("Use Sandbox.create() to make a sandbox.");
     this.id = parts.id;
     this.#process = parts.process;
@@ -76,6 +87,7 @@ export class Sandbox implements AsyncDisposable {
     this.#store = parts.store;
     this.#dir = parts.dir;
     this.#options = parts.options;
+    this.#root = parts.root;
     this.labels = Object.freeze({ ...parts.options.labels });
     this.env = new SandboxEnv(parts.process.plan.env);
     this.fs = new SandboxFs((command, options) => this.spawn(command, options));
@@ -93,7 +105,7 @@ export class Sandbox implements AsyncDisposable {
     const parsed = parseSandboxOptions(options, os.totalmem());
     const store = new SandboxStore(options.dataDir ?? undefined);
     await store.removeStaleSandboxes();
-    const lowerHome = parsed.root === undefined ? undefined : rootSource(store, parsed.root);
+    const root = parsed.root === undefined ? undefined : rootSource(store, parsed.root);
     const volumeMounts = parsed.volumes.map(({ target, name }): Mount => ({ kind: "bind", source: store.requireVolume(name, `volumes["${target}"]`), target }));
 
     const hex = randomBytes(6).toString("hex");
@@ -103,10 +115,11 @@ export class Sandbox implements AsyncDisposable {
     try {
       const control = path.join(dir, "ctl");
       fs.mkdirSync(control, { mode: 0o700 });
-      const home = prepareHome(dir, lowerHome, parsed.diskBytes);
-      const launcherPrefix = home.launcherPrefix;
+      const rootfs = planRootfs(dir, store.root, readHostFacts(process.env, dir), root?.kind === "snapshot" ? root.layers : [], parsed.diskBytes);
       const extraMounts: Mount[] = [
-        ...home.mounts,
+        ...rootfs.mounts,
+        // A volume as root is the sandbox's writable home, on the host's disk.
+        ...(root?.kind === "volume" ? [{ kind: "bind", source: root.dir, target: SANDBOX_HOME } as const] : []),
         // Read-only inside: code in the sandbox cannot plant files where cordon
         // opens FIFOs and writes scripts (see agent.ts).
         { kind: "ro-bind", source: control, target: CONTROL_DIR_INSIDE },
@@ -123,7 +136,8 @@ export class Sandbox implements AsyncDisposable {
         stderr: "pipe",
         hostCwd: dir,
         extraMounts,
-        launcherPrefix,
+        extraEnv: SANDBOX_ENV,
+        launcherPrefix: rootfs.launcherPrefix,
         secrets: parsed.secrets,
         network: parsed.resolve.size > 0 ? { resolve: parsed.resolve } : undefined,
       });
@@ -132,7 +146,7 @@ export class Sandbox implements AsyncDisposable {
         agentErrors = (agentErrors + chunk.toString()).slice(-2000);
       });
       const agent = new Agent(control, process_.stdin!, process_.stdout!);
-      const sandbox = new Sandbox(CREATE, { id, process: process_, agent, store, dir, options: parsed });
+      const sandbox = new Sandbox(CREATE, { id, process: process_, agent, store, dir, options: parsed, root });
       started = sandbox;
       process_.exited.then(
         (exit) => {
@@ -156,6 +170,39 @@ export class Sandbox implements AsyncDisposable {
       else await removeTree(dir);
       throw error;
     }
+  }
+
+  /**
+   * `@deno/sandbox` reconnects to a sandbox running in Deno Deploy. A local
+   * sandbox lives exactly as long as the process that created it, so there
+   * is nothing to reconnect to.
+   */
+  static async connect(id: string | { id: string }, _options?: unknown): Promise<Sandbox> {
+    const name = typeof id === "string" ? id : id?.id;
+    throw new ConfigError(`Sandbox.connect: cannot reconnect to ${JSON.stringify(name)}: a cordon sandbox belongs to the process that created it and ends with it.`, {
+      input: "Sandbox.connect",
+      hint: "Keep the Sandbox object from Sandbox.create() and use it; to keep files between processes, use a volume or a snapshot.",
+    });
+  }
+
+  /** Deno Deploy's SSH access details; always undefined (see exposeSsh()). */
+  get ssh(): { username: string; hostname: string } | undefined {
+    return undefined;
+  }
+
+  /** Not available locally: nothing outside this process can reach a sandbox. */
+  async exposeSsh(): Promise<{ hostname: string; username: string }> {
+    throw new ConfigError("exposeSsh: cordon offers no SSH access to a sandbox.", { input: "exposeSsh", hint: "Run commands with sandbox.spawn() or sandbox.sh, or serve a port with exposeHttp()." });
+  }
+
+  /** Not available locally (Deno Deploy runs VS Code in the sandbox). */
+  async exposeVscode(_path?: string, _options?: unknown): Promise<never> {
+    throw new ConfigError("exposeVscode: cordon does not run VS Code in a sandbox.", { input: "exposeVscode", hint: "Start your own editor server with sandbox.spawn() and serve it with exposeHttp({ port })." });
+  }
+
+  /** Not available locally: deploying publishes to Deno Deploy. */
+  async deploy(app: string, _options?: unknown): Promise<never> {
+    throw new ConfigError(`deploy: cannot deploy to ${JSON.stringify(app)}: cordon publishes nothing to Deno Deploy.`, { input: "deploy", hint: "Use @deno/sandbox or deployctl to deploy; download() the files you need first." });
   }
 
   /** The URL of the port given as `port` on create (on the host's 127.0.0.1). */
@@ -183,7 +230,7 @@ export class Sandbox implements AsyncDisposable {
     const env = options.clearEnv ? new Map(Object.entries(extraEnv)) : new Map([...this.env.snapshot(), ...Object.entries(extraEnv)]);
     const cwdText = options.cwd instanceof URL ? options.cwd.pathname : options.cwd;
     const cwd = cwdText === undefined ? SANDBOX_HOME : path.posix.resolve(SANDBOX_HOME, cwdText);
-    const modes = { stdin: options.stdin ?? "piped", stdout: options.stdout ?? "piped", stderr: options.stderr ?? "piped" } as const;
+    const modes = { stdin: options.stdin ?? "null", stdout: options.stdout ?? "inherit", stderr: options.stderr ?? "inherit" } as const;
     options.signal?.throwIfAborted();
     // No process starts while a snapshot copies the frozen home (it would not be stopped).
     while (this.#snapshotting) await this.#snapshotting.catch(() => undefined);
@@ -225,9 +272,11 @@ export class Sandbox implements AsyncDisposable {
   }
 
   /**
-   * Freezes the sandbox's home folder into a read-only snapshot named
-   * `name`. Processes are paused (SIGSTOP) while it is copied, so nothing
-   * changes under the copy; `Sandbox.create({ root: name })` starts from it.
+   * Freezes the whole sandbox into a read-only snapshot named `name`: its
+   * writable layer (everything it changed: installed tools, /etc, /opt,
+   * its home), stacked on the snapshot it started from, if any. Processes
+   * are paused (SIGSTOP) while it is copied, so nothing changes under the
+   * copy; `Sandbox.create({ root: name })` starts from it.
    */
   async snapshot(name: string): Promise<SnapshotInfo> {
     while (this.#snapshotting) await this.#snapshotting.catch(() => undefined);
@@ -247,11 +296,14 @@ export class Sandbox implements AsyncDisposable {
     try {
       await this.#agent.freeze();
       try {
-        await copyTree(`/proc/${hostPid}/root${SANDBOX_HOME}`, path.join(staged, "home"));
+        // The writable layer is a tmpfs in the launcher stage's mount
+        // namespace, where bubblewrap's own (outer) process lives.
+        await copyTree(`/proc/${parentPid(hostPid)}/root${this.#dir}/rw/upper`, path.join(staged, "layer"));
+        if (this.#root?.kind === "volume") await copyTree(`/proc/${hostPid}/root${SANDBOX_HOME}/.`, path.join(staged, "layer", SANDBOX_HOME));
       } finally {
         if (!this.#agent.isGone) await this.#agent.thaw();
       }
-      return this.#store.publishSnapshot(name, staged, this.id);
+      return this.#store.publishSnapshot(name, staged, { fromSandbox: this.id, parent: this.#root?.kind === "snapshot" ? this.#root.name : undefined });
     } catch (error) {
       await removeTree(staged);
       throw error;
@@ -261,7 +313,7 @@ export class Sandbox implements AsyncDisposable {
   /** Moves the timeout `duration` later (at most 30 minutes at once) and returns the new end. */
   async extendTimeout(duration: `${number}s` | `${number}m`): Promise<Date> {
     const ms = parseTimeout(duration, "extendTimeout", MAX_EXTEND_MS);
-    if (ms === undefined) throw new ConfigError('extendTimeout: "session" is not a duration.', { input: "extendTimeout", hint: 'Give a duration such as "5m".' });
+    if (ms === undefined) throw new InvalidTimeoutError('extendTimeout: "session" is not a duration.', { input: "extendTimeout", hint: 'Give a duration such as "5m".' });
     const base = this.#deadline?.getTime() ?? Date.now();
     if (this.#deadline === undefined) return new Date(8.64e15);
     this.#setDeadline(base + ms);
@@ -353,22 +405,12 @@ async function waitUntilGone(pid: number, timeoutMs: number): Promise<void> {
   }
 }
 
-/**
- * What is bound at /home/sandbox: nothing for a plain sandbox (the engine's
- * size-limited tmpfs stays), the merged overlay for a snapshot, or a volume.
- */
-function prepareHome(dir: string, lower: { kind: "snapshot" | "volume"; dir: string } | undefined, diskBytes: number): { mounts: Mount[]; launcherPrefix: { file: string; args: string[] } | undefined } {
-  if (lower?.kind === "snapshot") {
-    const dirs = overlayDirs(dir, lower.dir);
-    return { mounts: [{ kind: "bind", source: dirs.merged, target: SANDBOX_HOME, sourceIn: "launcher" }], launcherPrefix: overlayLauncher(dirs, diskBytes) };
-  }
-  if (lower?.kind === "volume") return { mounts: [{ kind: "bind", source: lower.dir, target: SANDBOX_HOME }], launcherPrefix: undefined };
-  return { mounts: [], launcherPrefix: undefined };
-}
+type RootSource = { kind: "snapshot"; name: string; layers: string[] } | { kind: "volume"; dir: string };
 
-function rootSource(store: SandboxStore, name: string): { kind: "snapshot" | "volume"; dir: string } {
+/** `root` names a snapshot (the sandbox starts from its layers) or a volume (its writable home). */
+function rootSource(store: SandboxStore, name: string): RootSource {
   try {
-    return { kind: "snapshot", dir: store.requireSnapshot(name) };
+    return { kind: "snapshot", name, layers: store.snapshotLayers(name) };
   } catch (snapshotError) {
     try {
       return { kind: "volume", dir: store.requireVolume(name, "root") };
@@ -378,6 +420,11 @@ function rootSource(store: SandboxStore, name: string): { kind: "snapshot" | "vo
   }
 }
 
+function parentPid(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
 /**
  * Copies a frozen sandbox's home out through /proc/PID/root (its own mount
  * namespace). cp -a never follows symlinks, and nothing inside can swap a
@@ -385,8 +432,11 @@ function rootSource(store: SandboxStore, name: string): { kind: "snapshot" | "vo
  */
 async function copyTree(from: string, to: string): Promise<void> {
   const { execFile } = await import("node:child_process");
+  // As root, owners are kept (files a sandbox gave to another user); an
+  // ordinary user's sandbox has only its own files, and cp cannot chown.
+  const ownership = process.getuid?.() === 0 ? [] : ["--no-preserve=ownership"];
   await new Promise<void>((resolve, reject) => {
-    execFile(hostTool("cp"), ["-a", "--reflink=auto", "--no-preserve=ownership", "--", from, to], (error, _stdout, stderr) => {
+    execFile(hostTool("cp"), ["-a", "--reflink=auto", ...ownership, "--", from, to], (error, _stdout, stderr) => {
       if (error) reject(new SandboxClosedError(`Copying the sandbox's files failed: ${stderr.trim() || error.message}`));
       else resolve();
     });

@@ -5,27 +5,44 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { ConfigError } from "../errors.js";
+import { hostTool } from "../engine/bwrap/locate.js";
 import { SandboxNotFoundError } from "./errors.js";
-import { checkName } from "./options.js";
+import { checkName, NAME_RULE } from "./options.js";
 
 const run = promisify(execFile);
 
-/** A named, read-only image of a sandbox's home folder. */
+/**
+ * A named, read-only image of a whole sandbox: one overlay layer (a tree
+ * mirroring the sandbox's root: usr/, etc/, opt/, home/sandbox/, ...) on top
+ * of its parent snapshot's, if it was taken from a sandbox started from one.
+ */
 export interface SnapshotInfo {
   name: string;
+  id: string;
   createdAt: Date;
-  /** Bytes of file data in the image. */
+  /** Bytes of file data in its own layer. */
   sizeBytes: number;
   /** The sandbox it was taken from. */
   fromSandbox: string | undefined;
+  /** The volume it was taken from (Snapshot.create). */
+  fromVolume: { id: string; slug: string } | undefined;
+  /** The snapshot below it, whose layers it is stacked on. */
+  parent: string | undefined;
 }
 
 /** A named folder that outlives sandboxes; mount it with `volumes: { "/data": name }`. */
 export interface VolumeInfo {
   name: string;
+  id: string;
   createdAt: Date;
   sizeBytes: number;
+  /** As given to Volume.create (recorded, not enforced: a volume is a host folder). */
+  capacityBytes: number | undefined;
+  region: string | undefined;
 }
+
+/** The top-level folders a snapshot layer holds (the sandbox's writable root, see rootfs.ts). */
+export const LAYER_DIRS = ["usr", "etc", "opt", "var", "srv", "mnt", "home"] as const;
 
 /** Where sandboxes, snapshots and volumes live on the host. */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -89,19 +106,35 @@ export class SandboxStore {
     return path.join(this.snapshotsDir, checkName("snapshot", name, "snapshot"));
   }
 
-  /** The image folder of an existing snapshot, or a not-found error that lists what exists. */
-  requireSnapshot(name: string, input = "root"): string {
+  /** The layer folder of an existing snapshot (by name or id), or a not-found error that lists what exists. */
+  requireSnapshot(nameOrId: string, input = "root"): string {
+    const name = this.#nameOf(this.snapshotsDir, nameOrId);
     const dir = this.snapshotDir(name);
-    if (!isRealDir(path.join(dir, "home"))) {
-      throw new SandboxNotFoundError(`${input}: there is no snapshot named "${name}".`, {
+    if (!isRealDir(path.join(dir, "layer"))) {
+      throw new SandboxNotFoundError(`${input}: there is no snapshot named "${nameOrId}".`, {
         input,
         hint: hintList("snapshots", this.listNames(this.snapshotsDir), "Take one with `await sandbox.snapshot(\"name\")`."),
       });
     }
-    return path.join(dir, "home");
+    return path.join(dir, "layer");
   }
 
-  requireVolume(name: string, input: string): string {
+  /** A snapshot's layers, its own first, then its parent's, and so on down. */
+  snapshotLayers(nameOrId: string, input = "root"): string[] {
+    const layers: string[] = [];
+    let name: string | undefined = nameOrId;
+    while (name !== undefined) {
+      // A chain longer than overlayfs' 500 lower layers is a loop or a mistake.
+      if (layers.length >= 100) throw new ConfigError(`${input}: the snapshot "${nameOrId}" is stacked on more than 100 others.`, { input, hint: "Start a sandbox from it, and take a fresh snapshot from a volume (Snapshot.create) instead." });
+      const layer = this.requireSnapshot(name, input);
+      layers.push(layer);
+      name = readMeta(path.dirname(layer)).parent;
+    }
+    return layers;
+  }
+
+  requireVolume(nameOrId: string, input: string): string {
+    const name = this.#nameOf(this.volumesDir, nameOrId);
     const dir = path.join(this.volumesDir, checkName("volume", name, input), "data");
     if (!isRealDir(dir)) {
       throw new SandboxNotFoundError(`${input}: there is no volume named "${name}".`, {
@@ -112,8 +145,9 @@ export class SandboxStore {
     return dir;
   }
 
-  createVolume(name: string): VolumeInfo {
+  createVolume(name: string, init: { capacityBytes?: number; region?: string } = {}): VolumeInfo {
     const dir = path.join(this.volumesDir, checkName("volume", name, "volume"));
+    this.#refuseSharedSlug(name, "volume");
     fs.mkdirSync(this.volumesDir, { recursive: true, mode: 0o700 });
     try {
       fs.mkdirSync(dir, { mode: 0o700 });
@@ -125,14 +159,16 @@ export class SandboxStore {
     }
     fs.mkdirSync(path.join(dir, "data"), { mode: 0o755 });
     const createdAt = new Date();
-    fs.writeFileSync(path.join(dir, "meta.json"), JSON.stringify({ createdAt: createdAt.toISOString() }));
-    return { name, createdAt, sizeBytes: 0 };
+    const id = `vol-${randomBytes(6).toString("hex")}`;
+    fs.writeFileSync(path.join(dir, "meta.json"), JSON.stringify({ id, createdAt: createdAt.toISOString(), capacityBytes: init.capacityBytes, region: init.region }));
+    return { name, id, createdAt, sizeBytes: 0, capacityBytes: init.capacityBytes, region: init.region };
   }
 
   async listVolumes(): Promise<VolumeInfo[]> {
     return Promise.all(this.listNames(this.volumesDir).map(async (name) => {
       const dir = path.join(this.volumesDir, name);
-      return { name, createdAt: readMeta(dir).createdAt, sizeBytes: await diskUsage(path.join(dir, "data")) };
+      const meta = readMeta(dir);
+      return { name, id: meta.id ?? name, createdAt: meta.createdAt, sizeBytes: await diskUsage(path.join(dir, "data")), capacityBytes: meta.capacityBytes, region: meta.region };
     }));
   }
 
@@ -140,28 +176,45 @@ export class SandboxStore {
     return Promise.all(this.listNames(this.snapshotsDir).map(async (name) => {
       const dir = path.join(this.snapshotsDir, name);
       const meta = readMeta(dir);
-      return { name, createdAt: meta.createdAt, fromSandbox: meta.fromSandbox, sizeBytes: await diskUsage(path.join(dir, "home")) };
+      return {
+        name, id: meta.id ?? name, createdAt: meta.createdAt, fromSandbox: meta.fromSandbox, fromVolume: meta.fromVolume, parent: meta.parent,
+        sizeBytes: await diskUsage(path.join(dir, "layer")),
+      };
     }));
   }
 
-  async deleteVolume(name: string): Promise<void> {
-    this.requireVolume(name, "volume");
-    await removeTree(path.join(this.volumesDir, name));
+  async deleteVolume(nameOrId: string): Promise<void> {
+    this.requireVolume(nameOrId, "volume");
+    await removeTree(path.join(this.volumesDir, this.#nameOf(this.volumesDir, nameOrId)));
   }
 
-  async deleteSnapshot(name: string): Promise<void> {
-    this.requireSnapshot(name, "snapshot");
+  /** Refuses while another snapshot is stacked on this one: it would lose its lower layers. */
+  async deleteSnapshot(nameOrId: string): Promise<void> {
+    this.requireSnapshot(nameOrId, "snapshot");
+    const name = this.#nameOf(this.snapshotsDir, nameOrId);
+    const children = this.listNames(this.snapshotsDir).filter((other) => readMeta(path.join(this.snapshotsDir, other)).parent === name);
+    if (children.length > 0) {
+      throw new ConfigError(`snapshot: "${name}" cannot be deleted: ${children.join(", ")} ${children.length === 1 ? "is" : "are"} stacked on it.`, {
+        input: "snapshot",
+        hint: `Delete ${children.join(", ")} first.`,
+      });
+    }
     await removeTree(path.join(this.snapshotsDir, name));
   }
 
   /**
-   * Publishes a finished image folder as snapshot `name`: written under a
-   * temporary name and renamed, so a half-copied snapshot is never visible.
+   * Publishes a finished layer folder (staged/layer) as snapshot `name`:
+   * written under a temporary name and renamed, so a half-copied snapshot is
+   * never visible. Every top-level folder exists in the layer, as overlayfs
+   * needs of each lower folder.
    */
-  publishSnapshot(name: string, staged: string, fromSandbox: string): SnapshotInfo {
+  publishSnapshot(name: string, staged: string, origin: { fromSandbox?: string; fromVolume?: { id: string; slug: string }; parent?: string }): SnapshotInfo {
     const dir = this.snapshotDir(name);
+    this.#refuseSharedSlug(name, "snapshot");
+    for (const top of LAYER_DIRS) fs.mkdirSync(path.join(staged, "layer", top), { recursive: true, mode: 0o755 });
     const createdAt = new Date();
-    fs.writeFileSync(path.join(staged, "meta.json"), JSON.stringify({ createdAt: createdAt.toISOString(), fromSandbox }));
+    const id = `snp-${randomBytes(6).toString("hex")}`;
+    fs.writeFileSync(path.join(staged, "meta.json"), JSON.stringify({ id, createdAt: createdAt.toISOString(), ...origin }));
     try {
       fs.renameSync(staged, dir);
     } catch (error) {
@@ -171,7 +224,24 @@ export class SandboxStore {
       }
       throw error;
     }
-    return { name, createdAt, sizeBytes: 0, fromSandbox };
+    return { name, id, createdAt, sizeBytes: 0, fromSandbox: origin.fromSandbox, fromVolume: origin.fromVolume, parent: origin.parent };
+  }
+
+  /** A name, or an id recorded in a meta.json, as the folder name. */
+  #nameOf(kindDir: string, nameOrId: string): string {
+    if (!/^(vol|snp)-[0-9a-f]{12}$/.test(nameOrId) || isRealDir(path.join(kindDir, nameOrId))) return nameOrId;
+    return this.listNames(kindDir).find((name) => readMeta(path.join(kindDir, name)).id === nameOrId) ?? nameOrId;
+  }
+
+  /** Snapshots and volumes share one namespace, as in `@deno/sandbox`: `root` names either. */
+  #refuseSharedSlug(name: string, kind: "snapshot" | "volume"): void {
+    const other = kind === "snapshot" ? "volume" : "snapshot";
+    if (isRealDir(path.join(kind === "snapshot" ? this.volumesDir : this.snapshotsDir, name))) {
+      throw new ConfigError(`${kind}: "${name}" is already the name of a ${other}; snapshots and volumes share one set of names.`, {
+        input: kind,
+        hint: "Pick another name.",
+      });
+    }
   }
 
   stagingDir(): string {
@@ -202,12 +272,32 @@ function isRealDir(dir: string): boolean {
   }
 }
 
-function readMeta(dir: string): { createdAt: Date; fromSandbox: string | undefined } {
+interface Meta {
+  id?: string;
+  createdAt: Date;
+  fromSandbox?: string;
+  fromVolume?: { id: string; slug: string };
+  parent?: string;
+  capacityBytes?: number;
+  region?: string;
+}
+
+/** A snapshot's or volume's meta.json; cordon wrote it, but a damaged one reads as empty. */
+function readMeta(dir: string): Meta {
   try {
-    const meta = JSON.parse(fs.readFileSync(path.join(dir, "meta.json"), "utf8")) as { createdAt?: string; fromSandbox?: string };
-    return { createdAt: new Date(meta.createdAt ?? 0), fromSandbox: meta.fromSandbox };
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, "meta.json"), "utf8")) as Omit<Meta, "createdAt"> & { createdAt?: string };
+    const text = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
+    return {
+      id: text(meta.id),
+      createdAt: new Date(meta.createdAt ?? 0),
+      fromSandbox: text(meta.fromSandbox),
+      fromVolume: meta.fromVolume && typeof meta.fromVolume.slug === "string" ? meta.fromVolume : undefined,
+      parent: text(meta.parent) !== undefined && NAME_RULE.test(meta.parent as string) ? meta.parent : undefined,
+      capacityBytes: typeof meta.capacityBytes === "number" ? meta.capacityBytes : undefined,
+      region: text(meta.region),
+    };
   } catch {
-    return { createdAt: new Date(0), fromSandbox: undefined };
+    return { createdAt: new Date(0) };
   }
 }
 
@@ -242,5 +332,28 @@ export async function removeTree(dir: string): Promise<void> {
   } catch {
     await run("chmod", ["-R", "u+rwx", "--", dir]).catch(() => undefined);
     await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Snapshot.create(volume): the volume's files become the new snapshot's
+ * home folder (a volume as `root` is a sandbox's home). Copied with cp -a,
+ * which never follows links; take it while no sandbox writes to the volume.
+ */
+export async function copyVolumeToLayer(store: SandboxStore, volume: string, slug: string): Promise<SnapshotInfo> {
+  const source = store.requireVolume(volume, "volume");
+  store.snapshotDir(slug);
+  const info = (await store.listVolumes()).find((v) => v.name === volume || v.id === volume);
+  const staged = store.stagingDir();
+  try {
+    const home = path.join(staged, "layer", "home", "sandbox");
+    fs.mkdirSync(path.dirname(home), { recursive: true, mode: 0o755 });
+    const ownership = process.getuid?.() === 0 ? [] : ["--no-preserve=ownership"];
+    await run(hostTool("cp"), ["-a", "--reflink=auto", ...ownership, "--", source, home]);
+    fs.chmodSync(home, 0o700);
+    return store.publishSnapshot(slug, staged, { fromVolume: { id: info?.id ?? volume, slug: info?.name ?? volume } });
+  } catch (error) {
+    await removeTree(staged);
+    throw error;
   }
 }

@@ -3,8 +3,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Sandbox, SandboxNotFoundError, SeekMode } from "../../src/sdk/index.js";
+import { Sandbox, SandboxFsError, SeekMode } from "../../src/sdk/index.js";
 import { sandboxSkip, tempDataDir } from "./support.js";
+
+/** A missing file, as `@deno/sandbox`'s fs reports it (Deno.errors.NotFound, code ENOENT). */
+const NOT_FOUND = { name: "NotFound", code: "ENOENT" };
 
 describe("sandbox.fs: the Deno-style file API, seen from inside", { skip: sandboxSkip }, () => {
   const dataDir = tempDataDir();
@@ -20,18 +23,23 @@ describe("sandbox.fs: the Deno-style file API, seen from inside", { skip: sandbo
     assert.equal(await sandbox.fs.readTextFile("t.txt"), "one\ntwo\n");
     assert.equal(await sandbox.sh`cat t.txt`.text(), "one\ntwo\n", "processes see the same file");
     await assert.rejects(sandbox.fs.writeTextFile("t.txt", "x", { createNew: true }), { errno: "EEXIST" });
-    await assert.rejects(sandbox.fs.writeTextFile("missing.txt", "x", { create: false }), SandboxNotFoundError);
+    await assert.rejects(sandbox.fs.writeTextFile("missing.txt", "x", { create: false }), NOT_FOUND);
     await sandbox.fs.writeTextFile("streamed.txt", new ReadableStream<string>({ start(c) { c.enqueue("a"); c.enqueue("b"); c.close(); } }));
     assert.equal(await sandbox.fs.readTextFile("streamed.txt"), "ab");
   });
 
-  it("a missing file is a SandboxNotFoundError with errno ENOENT", async () => {
+  it("file errors are Deno's: a missing file is named NotFound with code ENOENT, an existing one AlreadyExists", async () => {
     await assert.rejects(sandbox.fs.readTextFile("nope.txt"), (error: unknown) => {
-      assert.ok(error instanceof SandboxNotFoundError);
+      assert.ok(error instanceof SandboxFsError);
+      assert.equal(error.name, "NotFound");
+      assert.equal(error.code, "ENOENT");
       assert.equal(error.errno, "ENOENT");
-      assert.equal(error.code, "E_NOT_FOUND");
+      assert.equal(error.errorCode, "E_NOT_FOUND");
       return true;
     });
+    await sandbox.fs.mkdir("exists");
+    await assert.rejects(sandbox.fs.mkdir("exists"), { name: "AlreadyExists", code: "EEXIST" });
+    await assert.rejects(sandbox.fs.readDir("/etc/passwd")[Symbol.asyncIterator]().next(), { name: "NotADirectory", code: "ENOTDIR" });
   });
 
   it("mkdir, readDir, stat, lstat, chmod, rename, copyFile, remove", async () => {
@@ -52,7 +60,7 @@ describe("sandbox.fs: the Deno-style file API, seen from inside", { skip: sandbo
     assert.equal(await sandbox.fs.readTextFile("d/copy.txt"), "12345");
     await assert.rejects(sandbox.fs.remove("d"), { errno: "ENOTEMPTY" });
     await sandbox.fs.remove("d", { recursive: true });
-    await assert.rejects(sandbox.fs.stat("d"), SandboxNotFoundError);
+    await assert.rejects(sandbox.fs.stat("d"), NOT_FOUND);
   });
 
   it("symlink, readLink, realPath, lstat vs stat, truncate, link, utime", async () => {
@@ -97,7 +105,7 @@ describe("sandbox.fs: the Deno-style file API, seen from inside", { skip: sandbo
     assert.equal(new TextDecoder().decode(buffer), "world");
     assert.equal(await file.read(buffer), null);
     assert.equal((await file.stat()).size, 11);
-    await assert.rejects(sandbox.fs.open("absent.bin"), SandboxNotFoundError);
+    await assert.rejects(sandbox.fs.open("absent.bin"), NOT_FOUND);
   });
 
   it("upload and download copy folders both ways; download creates no links on the host", async () => {
@@ -123,9 +131,9 @@ describe("sandbox.fs cannot be turned against the host", { skip: sandboxSkip }, 
   it("a symlink planted inside pointing at a host folder resolves inside the sandbox", async () => {
     await using sandbox = await Sandbox.create({ dataDir });
     await sandbox.sh`ln -s ${hostSecret} ssh && ln -s ${path.join(hostSecret, "id_rsa")} key`;
-    await assert.rejects(sandbox.fs.readTextFile("key"), SandboxNotFoundError, "reading through the link finds nothing");
-    await assert.rejects(sandbox.fs.readTextFile("ssh/id_rsa"), SandboxNotFoundError);
-    await assert.rejects(sandbox.fs.writeTextFile("ssh/planted", "x"), SandboxNotFoundError, "writing through it creates nothing on the host");
+    await assert.rejects(sandbox.fs.readTextFile("key"), NOT_FOUND, "reading through the link finds nothing");
+    await assert.rejects(sandbox.fs.readTextFile("ssh/id_rsa"), NOT_FOUND);
+    await assert.rejects(sandbox.fs.writeTextFile("ssh/planted", "x"), NOT_FOUND, "writing through it creates nothing on the host");
     const listing = [];
     try {
       for await (const entry of sandbox.fs.readDir("ssh")) listing.push(entry.name);
@@ -137,14 +145,16 @@ describe("sandbox.fs cannot be turned against the host", { skip: sandboxSkip }, 
 
   it("absolute and ../ paths stay inside the sandbox's root", async () => {
     await using sandbox = await Sandbox.create({ dataDir });
-    await assert.rejects(sandbox.fs.readTextFile(path.join(hostSecret, "id_rsa")), SandboxNotFoundError);
-    await assert.rejects(sandbox.fs.readTextFile(`../../../../..${path.join(hostSecret, "id_rsa")}`), SandboxNotFoundError);
-    await assert.rejects(sandbox.fs.writeTextFile("/usr/planted", "x"), { errno: "EROFS" });
+    await assert.rejects(sandbox.fs.readTextFile(path.join(hostSecret, "id_rsa")), NOT_FOUND);
+    await assert.rejects(sandbox.fs.readTextFile(`../../../../..${path.join(hostSecret, "id_rsa")}`), NOT_FOUND);
+    await sandbox.fs.writeTextFile("/usr/planted", "x");
+    assert.equal(fs.existsSync("/usr/planted"), false, "the write stayed in the sandbox's own layer");
+    await assert.rejects(sandbox.fs.writeTextFile("/planted", "x"), { code: "EROFS" }, "the root folder itself is read-only");
   });
 
   it("a FIFO swapped for a symlink in the control folder is impossible: it is read-only inside", async () => {
     await using sandbox = await Sandbox.create({ dataDir });
-    const result = await sandbox.sh`ln -s /etc/passwd /run/cordon/f-planted; touch /run/cordon/x`.noThrow();
+    const result = await sandbox.sh`ln -s /etc/passwd /run/cordon/f-planted; touch /run/cordon/x`.stderr("piped").noThrow();
     assert.notEqual(result.status.code, 0);
     assert.match(result.stderrText ?? "", /Read-only file system/);
   });

@@ -50,7 +50,7 @@ describe("lifetime: a sandbox never outlives the process that created it", { ski
   it("disk fill is bounded: home is a size-limited tmpfs, from a snapshot too", async () => {
     {
       await using base = await Sandbox.create({ dataDir, disk: "32MiB" });
-      const full = await base.sh`head -c 40000000 /dev/zero > ~/big`.noThrow();
+      const full = await base.sh`head -c 40000000 /dev/zero > ~/big`.stderr("piped").noThrow();
       assert.notEqual(full.status.code, 0);
       assert.match(full.stderrText ?? "", /No space left on device/);
       await base.sh`rm -f ~/big; echo small > ~/kept`;
@@ -58,7 +58,7 @@ describe("lifetime: a sandbox never outlives the process that created it", { ski
     }
     await using child = await Sandbox.create({ dataDir, disk: "32MiB", root: "disk-limit" });
     assert.equal(await child.sh`cat ~/kept`.text(), "small\n");
-    const full = await child.sh`head -c 40000000 /dev/zero > ~/big`.noThrow();
+    const full = await child.sh`head -c 40000000 /dev/zero > ~/big`.stderr("piped").noThrow();
     assert.match(full.stderrText ?? "", /No space left on device/);
     assert.deepEqual(fs.readdirSync(path.join(child.stateDir, "rw")), [], "nothing the sandbox writes lands on the host disk");
   });

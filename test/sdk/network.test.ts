@@ -8,7 +8,7 @@ import { sandboxSkip, tempDataDir } from "./support.js";
 const SERVER = `require("http").createServer((q, r) => r.end("inside:" + q.url)).listen(Number(process.argv[1]), "127.0.0.1", () => console.log("listening"))`;
 
 async function startServerInside(sandbox: Sandbox, port: number): Promise<void> {
-  const server = await sandbox.spawn("node", { args: ["-e", SERVER, String(port)], stdin: "null", stderr: "null" });
+  const server = await sandbox.spawn("node", { args: ["-e", SERVER, String(port)], stdin: "null", stdout: "piped", stderr: "null" });
   const reader = server.stdout!.getReader();
   const { value } = await reader.read();
   assert.match(Buffer.from(value!).toString(), /listening/);

@@ -13,7 +13,7 @@ describe("Sandbox: create, spawn, sh, env, close", { skip: sandboxSkip }, () => 
     await using sandbox = await Sandbox.create({ dataDir, env: { GREETING: "hello" }, labels: { purpose: "test" } });
     assert.match(sandbox.id, /^sbx-[0-9a-f]{12}$/);
     assert.deepEqual(sandbox.labels, { purpose: "test" });
-    const child = await sandbox.spawn("sh", { args: ["-c", 'echo "$GREETING $1" > shared.txt; cat; echo err >&2', "sh", "arg"] });
+    const child = await sandbox.spawn("sh", { args: ["-c", 'echo "$GREETING $1" > shared.txt; cat; echo err >&2', "sh", "arg"], stdin: "piped", stdout: "piped", stderr: "piped" });
     assert.ok(child.pid > 1);
     const writer = child.stdin!.getWriter();
     await writer.write(new TextEncoder().encode("from stdin"));
@@ -28,7 +28,7 @@ describe("Sandbox: create, spawn, sh, env, close", { skip: sandboxSkip }, () => 
 
   it("output() collects stdout and stderr text; null streams stay null", async () => {
     await using sandbox = await Sandbox.create({ dataDir });
-    const child = await sandbox.spawn("sh", { args: ["-c", "echo out; echo err >&2; exit 3"], stdin: "null" });
+    const child = await sandbox.spawn("sh", { args: ["-c", "echo out; echo err >&2; exit 3"], stdout: "piped", stderr: "piped" });
     assert.equal(child.stdin, null);
     const output = await child.output();
     assert.equal(output.stdoutText, "out\n");
@@ -42,7 +42,7 @@ describe("Sandbox: create, spawn, sh, env, close", { skip: sandboxSkip }, () => 
 
   it("endless output is bounded: output() keeps 64 MiB and kills the writer", async () => {
     await using sandbox = await Sandbox.create({ dataDir });
-    const flood = await sandbox.spawn("cat", { args: ["/dev/zero"], stdin: "null" });
+    const flood = await sandbox.spawn("cat", { args: ["/dev/zero"], stdout: "piped" });
     const output = await flood.output();
     assert.equal(output.stdout!.length, 64 * 1024 ** 2);
     assert.equal(output.status.signal, "SIGKILL");
@@ -65,7 +65,7 @@ describe("Sandbox: create, spawn, sh, env, close", { skip: sandboxSkip }, () => 
     await sandbox.fs.mkdir("work");
     assert.equal(await sandbox.sh`pwd`.cwd("work").text(), "/home/sandbox/work\n");
     assert.equal(await sandbox.sh`echo "$BASE-$EXTRA"`.env("EXTRA", "2").text(), "1-2\n");
-    const cleared = await (await sandbox.spawn("/usr/bin/env", { clearEnv: true, env: { ONLY: "this" } })).output();
+    const cleared = await (await sandbox.spawn("/usr/bin/env", { clearEnv: true, env: { ONLY: "this" }, stdout: "piped" })).output();
     assert.equal(cleared.stdoutText, "ONLY=this\n");
     await sandbox.env.set("LATER", "yes");
     assert.equal(await sandbox.env.get("LATER"), "yes");
@@ -82,7 +82,7 @@ describe("Sandbox: create, spawn, sh, env, close", { skip: sandboxSkip }, () => 
     assert.notEqual(base, withCwd);
     assert.equal(await base.text(), "a b|c d|$(id)|it's|");
     assert.deepEqual(await sandbox.sh`echo ${JSON.stringify({ k: [1, 2] })}`.json(), { k: [1, 2] });
-    const result = await sandbox.sh`echo hi`;
+    const result = await sandbox.sh`echo hi`.stdout("piped");
     assert.equal(result.stdoutText, "hi\n");
     assert.equal(result.status.success, true);
     await assert.rejects(sandbox.sh`echo nope >&2; exit 7`.text(), (error: unknown) => {
@@ -158,7 +158,7 @@ describe("Sandbox: create, spawn, sh, env, close", { skip: sandboxSkip }, () => 
 
   it("a sandbox has no network unless allowNet grants it (unlike Deno Deploy)", async () => {
     await using sandbox = await Sandbox.create({ dataDir });
-    const result = await sandbox.sh`cat /proc/net/route | wc -l; node -e 'fetch("http://1.1.1.1").then(()=>console.log("reached"),()=>console.log("blocked"))'`.noThrow();
+    const result = await sandbox.sh`cat /proc/net/route | wc -l; node -e 'fetch("http://1.1.1.1").then(()=>console.log("reached"),()=>console.log("blocked"))'`.stdout("piped").noThrow();
     assert.equal(result.stdoutText, "1\nblocked\n");
   });
 });

@@ -18,7 +18,7 @@ describe("snapshots: freeze a sandbox's home, start many from it", { skip: sandb
     {
       await using base = await Sandbox.create({ dataDir });
       await base.sh`mkdir -p app && echo v1 > app/version && ln -s /etc/hostname app/link`;
-      const ticker = await base.spawn("sh", { args: ["-c", "while :; do date +%s%N; sleep 0.01; done"], stdin: "null", stderr: "null" });
+      const ticker = await base.spawn("sh", { args: ["-c", "while :; do date +%s%N; sleep 0.01; done"], stdout: "piped", stderr: "null" });
       const info = await base.snapshot("app-v1");
       const reader = ticker.stdout!.getReader();
       const before = Date.now();
