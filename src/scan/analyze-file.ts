@@ -2,11 +2,15 @@ import { parseModule, parseScript, type ESTree } from "meriyah";
 import { collectFacts, type AstFacts } from "./ast/facts.js";
 import { SCAN_LIMITS } from "./limits.js";
 import { mayMatterBytes } from "./prefilter.js";
+import { exfiltrationLeads } from "./rules/exfiltration.js";
 import { FILE_RULES, HOSTILE_INPUT_RULE } from "./rules/index.js";
+import { launchedNames } from "./rules/native-binary.js";
 import type { FileContext, FileFindingDraft, FileSummary } from "./rules/rule.js";
 import { atInstallTime } from "./rules/rule.js";
+import { evaluatesBuiltCode, hiddenCode } from "./hidden-code.js";
 import { excerpt, LineIndex } from "./source-text.js";
 import type { Finding, Severity } from "./types.js";
+import { severityRank } from "./verdict.js";
 
 export interface FileInput {
   path: string;
@@ -56,7 +60,7 @@ export function triageFile(input: FileInput): FileAnalysis | undefined {
 }
 
 /** Parse and rules for a file that triage let through. */
-export function analyzeInDepth(input: FileInput): FileAnalysis {
+export function analyzeInDepth(input: FileInput, depth = 0): FileAnalysis {
   const text = decode(input.bytes);
   const summary: FileSummary = { path: input.path, size: input.bytes.length, isJavaScript: !input.shellScript, minified: looksMinified(text), binary: undefined };
   const findings: Finding[] = [];
@@ -74,7 +78,50 @@ export function analyzeInDepth(input: FileInput): FileAnalysis {
   }
   const file: FileContext = { path: input.path, text, installTime: input.installTime, ast, lines };
   runRules(file, findings, hostile);
+  addLeads(summary, file);
+  if (depth < MAX_HIDDEN_DEPTH) analyzeHiddenCode(input, file, depth, summary, findings);
   return { summary, findings, parsed: ast !== undefined };
+}
+
+/** Nesting of code hidden in strings that is followed (a base64 payload holding a hex payload). */
+const MAX_HIDDEN_DEPTH = 2;
+const MAX_HIDDEN_PER_FILE = 4;
+
+/**
+ * Code carried as data is analyzed as the file it becomes when it runs.
+ * What it does is reported where it hides, together with the hiding
+ * itself: encoding code that does something worth reporting is a technique
+ * only a payload needs.
+ */
+function analyzeHiddenCode(input: FileInput, file: FileContext, depth: number, summary: FileSummary, findings: Finding[]): void {
+  for (const hidden of hiddenCode(file).slice(0, MAX_HIDDEN_PER_FILE)) {
+    const inner = analyzeInDepth({ path: input.path, bytes: Buffer.from(hidden.text, "utf8"), installTime: input.installTime, isJavaScript: true, shellScript: false }, depth + 1);
+    const notable = inner.findings.filter((finding) => finding.rule !== HOSTILE_INPUT_RULE.id && severityRank(finding.severity) >= severityRank("medium"));
+    const start = (hidden.node as { start?: number } | undefined)?.start ?? hidden.offset ?? 0;
+    const { line, column } = file.lines.position(start);
+    if (notable.length === 0) {
+      // A payload cut short or too small to judge, still carried encoded
+      // into a file that evaluates code built at run time.
+      if (hidden.encoded && evaluatesBuiltCode(file)) {
+        findings.push({ rule: "obfuscation", severity: atInstallTime("high", input.installTime), file: input.path, line, column, message: `carries code encoded as ${hidden.how} and evaluates code built at run time`, evidence: excerpt(hidden.text) });
+      }
+      continue;
+    }
+    findings.push(...notable.map((finding) => ({ ...finding, line, column, message: `${finding.message} (in code hidden in ${hidden.how})` })));
+    findings.push({ rule: "obfuscation", severity: atInstallTime("high", input.installTime), file: input.path, line, column, message: `hides code in ${hidden.how}`, evidence: excerpt(hidden.text) });
+    summary.collector ??= inner.summary.collector;
+    summary.secret ??= inner.summary.secret;
+    if (inner.summary.launches) summary.launches = [...(summary.launches ?? []), ...inner.summary.launches];
+  }
+}
+
+/** What the package-wide rules need from this file (collector-and-secrets, native-binary). */
+function addLeads(summary: FileSummary, file: FileContext): void {
+  const leads = exfiltrationLeads(file);
+  if (leads.collector !== undefined) summary.collector = excerpt(leads.collector);
+  if (leads.secret !== undefined) summary.secret = excerpt(leads.secret);
+  const launches = launchedNames(file);
+  if (launches.length > 0) summary.launches = launches;
 }
 
 function decode(bytes: Uint8Array): string {

@@ -8,7 +8,7 @@ import type { PackageReport } from "./types.js";
  * Bumped whenever a rule changes what it reports, so old results are not
  * reused after an upgrade.
  */
-export const SCANNER_VERSION = "scan-1";
+export const SCANNER_VERSION = "scan-2";
 
 /** $XDG_CACHE_HOME/cordon/scan, else ~/.cache/cordon/scan. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {

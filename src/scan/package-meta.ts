@@ -16,6 +16,7 @@ export function packageJsonFacts(json: unknown, fallbackName: string): PackageJs
     version: typeof record.version === "string" ? record.version : "0.0.0",
     scripts,
     hasGypfile: record.gypfile === true,
+    main: typeof record.main === "string" ? record.main : undefined,
   };
 }
 
@@ -33,7 +34,9 @@ export function installTimeFilesOf(manifest: PackageJsonFacts, files: ReadonlySe
   for (const { command } of installScriptsOf(manifest)) {
     const words = command.match(/[\w@./\\-]+\.?[\w-]*/g) ?? [];
     const required = [...command.matchAll(/require\(\s*\\?['"]([^'"\\]+)\\?['"]\s*\)/g)].map((match) => match[1]!);
-    for (const word of [...words, ...required]) {
+    // `node .` runs the package's main (ac-addon's postinstall ran its bundled .exe from there).
+    const main = /\bnode(?:js)?\s+\.\/?(?=[\s&;|]|$)/.test(command) ? [manifest.main ?? "index.js"] : [];
+    for (const word of [...words, ...required, ...main]) {
       const resolved = resolveInPackage(word, files);
       if (resolved) found.add(resolved);
     }

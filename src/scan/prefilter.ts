@@ -19,6 +19,9 @@
  * Files that an install script runs are always parsed.
  */
 import { NeedleSet } from "./needles.js";
+import { DESTRUCTIVE_COMMAND } from "./rules/destructive.js";
+import { PUBLIC_IP_SERVICE } from "./rules/exfiltration.js";
+import { REVERSE_SHELL_COMMAND } from "./rules/reverse-shell.js";
 
 const HINTS = new NeedleSet({
   standalone: [
@@ -31,6 +34,14 @@ const HINTS = new NeedleSet({
     "certutil", "bitsadmin", "xmrig", "XMRig", "stratum+", "donate-level", "rig-id", "cpu-max-threads-hint", "minexmr", "supportxmr", "nanopool",
     "moneroocean", "hashvault", "c3pool", "2miners", "f2pool", "herominers", "unmineable", "nicehash",
     ...Array.from({ length: 10 }, (_, digit) => `://${digit}`),
+    "/dev/tcp", "/dev/udp", "mkfifo", "socat", " -i >&", " -i 0>&", "-e /bin/", "-e cmd", "TCPClient", "import socket", "use Socket",
+    "rm -", "shutdown", "poweroff", "mkfs", "of=/dev/", ":|:&", "rd /s", "rmdir /s", "del /",
+    "Local Storage", "Login Data", "Local Extension Settings", "Local State", "discord_desktop_core", "wallet.dat", "WebhookClient", "{84}", "{27}",
+    "discordapp", "ipify", "ifconfig.me", "icanhazip", "checkip.amazonaws",
+    "| /bin/", "|/bin/", "| sh", "| bash", "stringify(process)",
+    // Credential files: parsed even without a network client, so that a
+    // reader in one file and a collector in another meet (collector-and-secrets).
+    ".ssh", "id_rsa", "id_ed25519", ".aws", ".npmrc", ".docker", ".kube", "git-credentials", ".netrc",
   ],
   network: [
     "'http'", "\"http\"", "'https'", "\"https\"", "'node:http", "\"node:http", "'http2'", "\"http2\"", "'net'", "\"net\"", "'node:net'", "\"node:net\"",
@@ -48,14 +59,19 @@ const HINTS = new NeedleSet({
     ".ssh", "id_rsa", "id_ed25519", ".aws", ".docker", ".kube", "gh/hosts", "'gh'", "\"gh\"", ".netrc", "git-credentials", "gcloud", "User Data", ".mozilla",
     "Login Data", "Local Extension", "Web Data", "wallet.dat", "electrum", "Exodus", "ethereum", "keystore", "nkbihf", "bfnaelm", "solana",
     "ipgeolocation", "ip-api.com", "ipapi.co", "ipwho.is", "freegeoip", "geolocation-db", "api.2ip", "country.is",
+    "os.hostname", "whoami", "networkInterfaces", "WebhookClient", "= process.env", "=process.env", "process['en", "process[\"en", "'env'", "\"env\"",
   ],
   childProcess: ["child_process"],
+  program: [".exe", ".bat", ".cmd"],
   background: ["detached", "nohup", "setsid"],
   decipher: ["createDecipher"],
   codeRunner: ["eval", "Function"],
+  evalCall: ["eval(", "Function("],
   decoder: ["atob", "fromCharCode", "Buffer.from", "unescape", "decodeURIComponent"],
   timeZone: ["resolvedOptions"],
   destructive: ["writeFile", "rmSync", ".rm(", "unlink", "truncate"],
+  removal: ["rmSync", "rmdir", "rimraf", ".remove(", "removeSync", "emptyDir", ".rm("],
+  home: ["homedir", "HOME", "USERPROFILE"],
 });
 
 const STANDALONE = new RegExp([
@@ -65,11 +81,16 @@ const STANDALONE = new RegExp([
   String.raw`trufflehog|trufflesecurity|bun\.sh|setup_bun|bun_environment|oven-sh|\/-\/(?:whoami|npm\/v1|v1\/search)|user\/repos|\.github[\\/]workflows|\bnpm\s+(?:publish|pack|version)\b`,
   String.raw`\bcertutil(?:\.exe)?\s+-urlcache|\bbitsadmin\b|\b(?:xmrig|XMRig|XMRIG)\b|stratum\+|--(?:donate-level|rig-id|cpu-max-threads-hint)\b|(?:minexmr|supportxmr|nanopool|moneroocean|hashvault|c3pool|2miners|f2pool|herominers|unmineable|nicehash)\.`,
   String.raw`\b(?:curl|wget)\b[^\n]{0,200}\|\s*(?:sudo\s+)?\w*sh\b|\b(?:iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b[^\n]{0,200}\|\s*(?:iex|Invoke-Expression)\b`,
-].join("|"));
+  REVERSE_SHELL_COMMAND.source, DESTRUCTIVE_COMMAND.source,
+  String.raw`Local Storage|Login Data|Local Extension Settings|Local State|discord_desktop_core|wallet\.dat|WebhookClient|\{2[57]\}|\{84\}|discordapp\.(?:com|net)\/attachments|JSON\.stringify\(\s*process\s*\)`,
+  String.raw`\.ssh[\\/]|['"]\.(?:ssh|aws|docker|kube)['"]|\bid_(?:rsa|ed25519)\b|\.aws[\\/]credentials|\.npmrc\b|\.docker[\\/]config|\.kube[\\/]config|git-credentials|\.netrc\b`,
+  PUBLIC_IP_SERVICE.source,
+].join("|"), "i");
 
 const NETWORK = /['"](?:node:)?(?:https?|http2|net|tls|dns(?:\/promises)?|axios|got|needle|undici|superagent|node-fetch|cross-fetch|ws)['"]|\bfetch\(|new\s+(?:XMLHttpRequest|WebSocket)\b|\baxios(?:\.\w+)?\(|\b(?:curl|wget)\b|\b(?:https?|dns|net)\.(?:request|get|lookup|resolve\w*|connect|Socket)\b/;
 const PAYLOAD = new RegExp([
-  String.raw`:\s*process\.env\s*[,}\n]|process\.env\.\w*(?:TOKEN|SECRET|KEY|PASSWORD|CREDENTIALS|npm_package_)|process\.env\[|(?<![\w$.])eval\s*\(|(?<![\w$.])Function\s*\(|\bvm\.|['"](?:node:)?vm['"]|_compile\s*\(|chmod(?:Sync)?\s*\(|chmod\s+(?:\+x|[0-7]{3})|\.npmrc|\.hostname\s*\(\s*\)|userInfo\s*\(|child_process`,
+  String.raw`\b(?:exec|execSync|spawn|spawnSync)\(\s*['"](?:env|printenv|whoami|hostname)['"]`,
+  String.raw`=\s*(?:globalThis\.|global\.)?process(?:\.env\b|\[\s*['"]en)|\bos\.hostname\b|\bwhoami\b|networkInterfaces|WebhookClient|:\s*process\.env\s*[,}\n]|process\.env\.\w*(?:TOKEN|SECRET|KEY|PASSWORD|CREDENTIALS|npm_package_)|process\.env\[|(?<![\w$.])eval\s*\(|(?<![\w$.])Function\s*\(|\bvm\.|['"](?:node:)?vm['"]|_compile\s*\(|chmod(?:Sync)?\s*\(|chmod\s+(?:\+x|[0-7]{3})|\.npmrc|\.hostname\s*\(\s*\)|userInfo\s*\(|child_process`,
   String.raw`\.ssh\b|id_rsa|id_ed25519|\.aws\b|\.docker\b|\.kube\b|\.config[\\/]gh|['"]gh['"]|\.netrc|git-credentials|gcloud|User Data|\.mozilla[\\/]firefox|Login Data|Local Extension|Web Data|wallet\.dat|electrum|Exodus|ethereum|keystore|nkbihf|bfnaelm|solana`,
   String.raw`ipgeolocation|ip-api\.com|ipapi\.co|ipwho\.is|freegeoip|geolocation-db|api\.2ip|country\.is`,
 ].join("|"));
@@ -77,6 +98,9 @@ const PAYLOAD = new RegExp([
 const DECIPHER_USE = /npm_package_|_compile|(?<![\w$.])eval\s*\(|(?<![\w$.])Function\s*\(/;
 /** `eval(atob(...))`, `new Function(Buffer.from(...))`: only direct nesting, which is what the rule recognises. */
 const EVAL_OF_DECODED = /\b(?:eval|Function)\s*\(\s*(?:[\w$.]+\s*\(\s*)*(?:atob|Buffer\.from|String\.fromCharCode|unescape|decodeURIComponent)\b/;
+
+/** A long hex or base64 run: code carried as data (hidden-code.ts decodes it when the file also evaluates something). */
+const LONG_ENCODED = /(?:[0-9a-fA-F]{2}){64}|[A-Za-z0-9+/]{128}/;
 
 export function mayMatter(text: string): boolean {
   return mayMatterBytes(Buffer.from(text, "utf8"));
@@ -90,8 +114,10 @@ export function mayMatterBytes(bytes: Uint8Array): boolean {
   const text = (): string => (decoded ??= Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1"));
   if (has("standalone") && STANDALONE.test(text())) return true;
   if (has("network") && has("payload") && NETWORK.test(text()) && PAYLOAD.test(text())) return true;
-  if (has("childProcess") && has("background")) return true;
+  if (has("childProcess") && (has("background") || has("program"))) return true;
   if (has("decipher") && DECIPHER_USE.test(text())) return true;
   if (has("codeRunner") && has("decoder") && EVAL_OF_DECODED.test(text())) return true;
+  if ((has("evalCall") || has("childProcess")) && has("decoder") && LONG_ENCODED.test(text())) return true;
+  if (has("removal") && has("home")) return true;
   return has("timeZone") && has("destructive");
 }

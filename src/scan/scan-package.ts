@@ -1,9 +1,10 @@
-import { basename, join, posix } from "node:path";
+import { basename, join } from "node:path";
 import { ConfigError } from "../errors.js";
 import { analyzeFile, type FileAnalysis } from "./analyze-file.js";
 import { FileAnalyzer, type FileRef } from "./file-ref.js";
 import { ScanCache } from "./cache.js";
 import { hostile, listPackageFiles, readHead, type ListedFile } from "./package-files.js";
+import { installTimeClosure } from "./install-reach.js";
 import { inlineInstallCode, installTimeFilesOf, packageJsonFacts } from "./package-meta.js";
 import { PACKAGE_RULES } from "./rules/index.js";
 import type { PackageContext, PackageJsonFacts } from "./rules/rule.js";
@@ -57,7 +58,7 @@ export async function scanPackageDir(dir: string, options: ScanOptions = {}): Pr
 
   const listing = await listPackageFiles(dir, { includeNodeModules: options.includeNodeModules ?? false });
   const paths = new Set(listing.files.map((file) => file.path));
-  const installTimeFiles = withFilesTheyName(dir, installTimeFilesOf(manifest, paths), paths);
+  const installTimeFiles = installTimeClosure(dir, installTimeFilesOf(manifest, paths), paths);
   const analyses = await analyzeFiles(listing.files, installTimeFiles, options);
   const inline = inlineInstallCode(manifest).map(({ script, code }) =>
     analyzeFile({ path: `package.json#scripts.${script}`, bytes: Buffer.from(code), installTime: true, isJavaScript: true, shellScript: false }));
@@ -121,28 +122,6 @@ async function readManifest(dir: string): Promise<{ value: unknown; findings: Fi
   } catch {
     return { value: {}, findings: [hostile("medium", "package.json", "package.json is not valid JSON: npm would refuse it, so something else reads it")] };
   }
-}
-
-/**
- * Files that install-time code names (`exec("/bin/bash preinstall.sh")`,
- * `require("./lib/setup")`) run at install time too. One level, by name:
- * a quoted path in the text that is a file of the package.
- */
-function withFilesTheyName(dir: string, installTimeFiles: Set<string>, paths: ReadonlySet<string>): Set<string> {
-  const found = new Set(installTimeFiles);
-  for (const file of installTimeFiles) {
-    let text: string;
-    try {
-      text = Buffer.from(readHead(join(dir, file), 1 << 20).bytes).toString("utf8");
-    } catch {
-      continue;
-    }
-    for (const match of text.matchAll(/["'`]((?:\.{1,2}\/)?[\w@./-]+)(?=["'`\s])|\s((?:\.\/)?[\w@.-]+\.(?:sh|bat|cmd|ps1|js|cjs|mjs))\b/g)) {
-      const named = posix.normalize(posix.join(posix.dirname(file), match[1] ?? match[2]!));
-      for (const candidate of [named, `${named}.js`]) if (paths.has(candidate)) found.add(candidate);
-    }
-  }
-  return found;
 }
 
 async function readText(path: string): Promise<string | undefined> {

@@ -1,5 +1,5 @@
 import type { ESTree } from "meriyah";
-import { HOLE, staticString } from "./static-value.js";
+import { HOLE, staticString, type ConstantResolver } from "./static-value.js";
 import { walk, type Node } from "./walk.js";
 
 export interface CallSite {
@@ -31,9 +31,15 @@ export interface AstFacts {
   envValues: Array<{ key: string; node: Node }>;
   /** Identifiers like `_0x3f2a1b`, the mark of javascript-obfuscator. */
   hexNames: number;
+  /** Identifiers holding zero-width characters (`do\u200C`): names built to look like keywords or nothing at all. */
+  invisibleNames: number;
   identifiers: number;
   /** Resolves an expression to its canonical dotted name ("" when it has none). */
   nameOf(node: Node | null | undefined): string;
+  /** The string an expression evaluates to, following names bound once (see staticString). */
+  stringOf(node: Node | null | undefined): string | undefined;
+  /** A name bound once and never reassigned stands for its value: `const opts = { detached: true }`. */
+  resolve(node: Node | undefined): Node | undefined;
 }
 
 const GLOBAL_PREFIX = /^(?:globalThis|global|window|self)\./;
@@ -54,6 +60,7 @@ export const LOCAL = "~";
 const ALIASED_GLOBALS = new Set(["process", "require", "global", "globalThis", "Buffer", "eval", "Function", "module"]);
 const PATH_JOIN = /^path\.(?:posix\.|win32\.)?(?:join|resolve)$/;
 const HEX_NAME = /^_0x[0-9a-f]{3,}$/i;
+const INVISIBLE = /[\u200B-\u200D\u2060\uFEFF]/;
 
 /** One pass over the tree collecting calls, strings and member paths; then require/import bindings are resolved. */
 export function collectFacts(program: Node): AstFacts {
@@ -61,10 +68,13 @@ export function collectFacts(program: Node): AstFacts {
   const members: ESTree.MemberExpression[] = [];
   const forIns: ESTree.ForInStatement[] = [];
   const strings: StringSite[] = [];
+  const built: Array<ESTree.TemplateLiteral | ESTree.BinaryExpression> = [];
   const declarators: ESTree.VariableDeclarator[] = [];
   const imports: ESTree.ImportDeclaration[] = [];
   const properties: ESTree.Property[] = [];
+  const reassigned = new Set<string>();
   let hexNames = 0;
+  let invisibleNames = 0;
   let identifiers = 0;
   walk(program, (node) => {
     switch (node.type) {
@@ -84,28 +94,55 @@ export function collectFacts(program: Node): AstFacts {
       case "ImportDeclaration":
         imports.push(node);
         break;
+      case "AssignmentExpression":
+        if (node.left.type === "Identifier") reassigned.add(node.left.name);
+        break;
+      case "FunctionDeclaration":
+      case "FunctionExpression":
+      case "ArrowFunctionExpression":
+        for (const param of node.params) namesIn(param as Node, reassigned);
+        if (node.type === "FunctionDeclaration" && node.id) reassigned.add(node.id.name);
+        break;
+      case "CatchClause":
+        if (node.param) namesIn(node.param as Node, reassigned);
+        break;
+      case "UpdateExpression":
+        if (node.argument.type === "Identifier") reassigned.add(node.argument.name);
+        break;
       case "Property":
         if (node.value.type === "MemberExpression") properties.push(node);
         break;
       case "Identifier":
         identifiers++;
         if (HEX_NAME.test(node.name)) hexNames++;
+        else if (INVISIBLE.test(node.name)) invisibleNames++;
         break;
       case "Literal":
         if (typeof node.value === "string") strings.push({ value: node.value, node });
         break;
       case "TemplateLiteral":
-      case "BinaryExpression": {
-        const value = node.type === "BinaryExpression" && node.operator !== "+" ? undefined : staticString(node);
-        if (value !== undefined) strings.push({ value, node });
+        built.push(node);
         break;
-      }
+      case "BinaryExpression":
+        if (node.operator === "+") built.push(node);
+        break;
     }
   });
+  // A name that is also a parameter, a catch binding or assigned anywhere is
+  // not a constant: in minified code `e` is a different value in every function.
+  const constants = constantsOf(declarators, reassigned);
+  const resolveName: ConstantResolver = (name) => constants.get(name);
+  const stringOf = (node: Node | null | undefined): string | undefined =>
+    node?.type === "CallExpression" && PATH_JOIN.test(nameOf(node.callee as Node)) ? joinedPath(node.arguments as Node[], stringOf) : staticString(node, resolveName);
   const bindings = bindingsOf(declarators, imports);
   const nameOf = makeNamer(bindings);
+  for (const node of built) {
+    const value = stringOf(node);
+    if (value !== undefined) strings.push({ value, node });
+  }
+  addEnvAliases(declarators, bindings, nameOf, (name) => constants.has(name));
   for (const call of calls) {
-    const value = PATH_JOIN.test(nameOf(call.callee as Node)) ? joinedPath(call.arguments as Node[]) : staticString(call);
+    const value = PATH_JOIN.test(nameOf(call.callee as Node)) ? joinedPath(call.arguments as Node[], stringOf) : stringOf(call);
     if (value !== undefined) strings.push({ value, node: call });
   }
   return {
@@ -113,29 +150,77 @@ export function collectFacts(program: Node): AstFacts {
     strings,
     // Only paths rooted at `process` (or a global alias of it) are asked for
     // by the rules; naming every member of a 5 MB bundle is most of the cost.
-    members: members.filter((node) => PROCESS_ROOTS.has(rootName(node, bindings))).map((node) => ({ path: nameOf(node), node })),
+    members: members.filter((node) => MEMBER_ROOTS.has(rootName(node, bindings))).map((node) => ({ path: nameOf(node), node })),
     forInOver: forIns.filter((f) => f.right.type === "MemberExpression").map((f) => ({ path: nameOf(f.right as Node), node: f.right as ESTree.MemberExpression })),
     envValues: [
       ...properties.filter((p) => nameOf(p.value as Node) === "process.env").map((p) => ({ key: staticName(p.key as Node) ?? "", node: p as Node })),
     ],
     hexNames,
+    invisibleNames,
     identifiers,
     nameOf,
+    stringOf,
+    resolve: (node) => (node?.type === "Identifier" ? (constants.get(node.name) ?? node) : node),
   };
 }
 
-const PROCESS_ROOTS = new Set(["process", "globalThis", "global", "window", "self"]);
+/**
+ * Member paths the rules ask for: rooted at `process` (or a global alias of
+ * it), and at `os` (`tryGet(os.hostname)` passes the function, never calls it).
+ */
+const MEMBER_ROOTS = new Set(["process", "globalThis", "global", "window", "self", "os"]);
 
 function rootName(node: ESTree.MemberExpression, bindings: ReadonlyMap<string, string>): string {
   let current: Node = node;
   while (current.type === "MemberExpression") current = current.object as Node;
-  return current.type === "Identifier" ? (bindings.get(current.name) ?? current.name) : "";
+  return current.type === "Identifier" ? (bindings.get(current.name) ?? current.name).split(".")[0]! : "";
 }
 
 /** `path.join(home, ".aws", "credentials")` → "…/.aws/credentials", so path rules see the whole path. */
-function joinedPath(args: Node[]): string | undefined {
-  const parts = args.map((arg) => staticString(arg) ?? HOLE);
+function joinedPath(args: Node[], stringOf: (node: Node) => string | undefined): string | undefined {
+  const parts = args.map((arg) => stringOf(arg) ?? HOLE);
   return parts.some((part) => part !== HOLE) ? parts.join("/") : undefined;
+}
+
+/** The names a binding pattern declares: `a`, `{ a, b: [c] }`, `d = 1`, `...e`. */
+function namesIn(pattern: Node, into: Set<string>): void {
+  walk(pattern, (node) => {
+    if (node.type === "Identifier") into.add(node.name);
+  });
+}
+
+/**
+ * Names declared once and never assigned again, with their initial value.
+ * Matching is by name, not by scope: a name declared twice anywhere in the
+ * file is left out rather than guessed, which is what keeps minified code
+ * (the same short names in every function) from being misread.
+ */
+function constantsOf(declarators: ESTree.VariableDeclarator[], reassigned: ReadonlySet<string>): Map<string, Node> {
+  const seen = new Map<string, Node | undefined>();
+  const repeated = new Set<string>();
+  for (const declarator of declarators) {
+    if (declarator.id.type !== "Identifier") continue;
+    const name = declarator.id.name;
+    if (seen.has(name)) repeated.add(name);
+    seen.set(name, (declarator.init as Node | null) ?? undefined);
+  }
+  const constants = new Map<string, Node>();
+  for (const [name, init] of seen) if (init && !repeated.has(name) && !reassigned.has(name)) constants.set(name, init);
+  return constants;
+}
+
+/**
+ * `var data = process.env || {}` (the dependency-confusion beacons), then
+ * `JSON.stringify(data)`: a local name for the whole environment is the
+ * environment, so the rules that look for it see through the alias.
+ */
+function addEnvAliases(declarators: ESTree.VariableDeclarator[], bindings: Map<string, string>, nameOf: (node: Node | null | undefined) => string, isConstant: (name: string) => boolean): void {
+  for (const declarator of declarators) {
+    if (declarator.id.type !== "Identifier" || !declarator.init || !isConstant(declarator.id.name)) continue;
+    let init = declarator.init as Node;
+    if (init.type === "LogicalExpression") init = init.left as Node;
+    if (nameOf(init) === "process.env") bindings.set(declarator.id.name, "process.env");
+  }
 }
 
 /** local name → canonical name, from `require` and `import`. */

@@ -6,6 +6,12 @@ interface CredentialPath {
   what: string;
   pattern: RegExp;
   severity: Severity;
+  /**
+   * Stores that no package has a reason to read: browser password and
+   * cookie databases, Discord's token storage, wallets. Tools read `.npmrc`
+   * or `.aws/credentials` to do their job; only a stealer reads these.
+   */
+  stealerOnly?: boolean;
 }
 
 /**
@@ -22,8 +28,9 @@ const CREDENTIAL_PATHS: CredentialPath[] = [
   { what: "Kubernetes credentials", pattern: /\.kube[\\/]config$/, severity: "medium" },
   { what: "git credentials", pattern: /(?:^|[\\/~])\.(?:git-credentials|netrc)$/, severity: "medium" },
   { what: "Google Cloud credentials", pattern: /gcloud[\\/](?:credentials\.db|application_default_credentials\.json)$/, severity: "medium" },
-  { what: "browser profile", pattern: /Google[\\/]Chrome[\\/]User Data|BraveSoftware[\\/]Brave-Browser[\\/]User Data|\.mozilla[\\/]firefox|Login Data$|Local Extension Settings|Web Data$/, severity: "medium" },
-  { what: "crypto wallet", pattern: /wallet\.dat$|\.electrum|[\\/]Exodus|\.ethereum[\\/]keystore|nkbihfbeogaeaoehlefnkodbefgpgknn|bfnaelmomeimhlpmgjnjophhpkkoljpa|solana[\\/]id\.json$/i, severity: "medium" },
+  { what: "browser profile", pattern: /Google[\\/]Chrome[\\/]User Data|BraveSoftware[\\/]Brave-Browser[\\/]User Data|\.mozilla[\\/]firefox|Login Data$|Local Extension Settings|Web Data$|Local State$|Network[\\/]Cookies$/, severity: "medium", stealerOnly: true },
+  { what: "browser or Discord local storage (session tokens)", pattern: /Local Storage[\\/]leveldb|(?:AppData|Roaming|Application Support|\.config)[\\/]+(?:discord(?:canary|ptb|development)?|Lightcord)(?:[\\/]|$)|discord_desktop_core/i, severity: "medium", stealerOnly: true },
+  { what: "crypto wallet", pattern: /wallet\.dat$|\.electrum|[\\/]Exodus|\.ethereum[\\/]keystore|nkbihfbeogaeaoehlefnkodbefgpgknn|bfnaelmomeimhlpmgjnjophhpkkoljpa|solana[\\/]id\.json$/i, severity: "medium", stealerOnly: true },
   { what: "dotenv file", pattern: /^(?:[\\/~.]*[\\/])?\.env$/, severity: "info" },
 ];
 
@@ -34,8 +41,21 @@ export const credentialFiles: FileRule = {
     for (const { site, path } of credentialReads(file)) {
       report({ severity: atInstallTime(path.severity, file.installTime), message: `refers to ${path.what}`, node: site });
     }
+    const tokenSearch = discordTokenSearch(file);
+    if (tokenSearch !== undefined) report({ severity: atInstallTime("medium", file.installTime), message: "searches text for Discord session tokens", offset: tokenSearch });
   },
 };
+
+/**
+ * The shape of a Discord token (`[\w-]{24}.[\w-]{6}.[\w-]{27}`, `mfa.[\w-]{84}`) written as a
+ * regular expression: what token grabbers scan leveldb files with.
+ */
+const DISCORD_TOKEN_PATTERN = /\{2[34]\}\\\.\[\\w-?\]\{6\}\\\.\[\\w-?\]\{2[57]|mfa\\\.\[\\w-?\]\{84\}/;
+
+export function discordTokenSearch(file: FileContext): number | undefined {
+  const match = DISCORD_TOKEN_PATTERN.exec(file.text);
+  return match?.index;
+}
 
 export function credentialReads(file: FileContext): Array<{ site: Node; path: CredentialPath }> {
   const found: Array<{ site: Node; path: CredentialPath }> = [];
@@ -45,6 +65,11 @@ export function credentialReads(file: FileContext): Array<{ site: Node; path: Cr
     if (path) found.push({ site: site.node, path });
   }
   return found;
+}
+
+/** Stores only a stealer reads (see CredentialPath.stealerOnly), and token searches. */
+export function stealerReads(file: FileContext): Node[] {
+  return credentialReads(file).filter(({ path }) => path.stealerOnly === true).map(({ site }) => site);
 }
 
 /** Credential reads that matter for exfiltration: everything but dotenv. */

@@ -15,9 +15,10 @@ export const detachedSpawn: FileRule = {
   summary: "starts a detached or hidden background process",
   check(file, report) {
     for (const call of processCalls(file)) {
-      const options = call.args.find((arg): arg is ESTree.ObjectExpression => arg.type === "ObjectExpression");
+      // `const opts = { detached: true }; spawn(x, args, opts)` (the kodane daemon) counts too.
+      const options = call.args.map((arg) => file.ast?.resolve(arg) ?? arg).find((arg): arg is ESTree.ObjectExpression => arg.type === "ObjectExpression");
       const detached = options && hasTrueProperty(options, "detached");
-      if (detached || BACKGROUND_SHELL.test(commandLine(call))) {
+      if (detached || BACKGROUND_SHELL.test(commandLine(file, call))) {
         report({ severity: atInstallTime("medium", file.installTime), message: "starts a detached background process that outlives its parent", node: call.node });
         return;
       }

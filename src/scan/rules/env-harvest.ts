@@ -1,5 +1,7 @@
+import type { CallSite } from "../ast/facts.js";
 import type { Node } from "../ast/walk.js";
 import { atInstallTime, type FileContext, type FileRule } from "./rule.js";
+import { commandLine, processCalls } from "./signals.js";
 
 /**
  * The whole environment serialized or walked: that is where CI tokens and
@@ -40,15 +42,20 @@ export function isWholeEnv(file: FileContext, node: Node | undefined): boolean {
 export function envDumps(file: FileContext): Node[] {
   const ast = file.ast;
   if (!ast) return [];
-  const serialized = ast.calls.filter((call) => call.callee === "JSON.stringify" && isWholeEnv(file, call.args[0])).map((call) => call.node);
+  // `JSON.stringify(process)` carries the environment too (process.env is one of its fields).
+  const serialized = ast.calls.filter((call) => call.callee === "JSON.stringify" && (isWholeEnv(file, call.args[0]) || ast.nameOf(call.args[0]) === "process")).map((call) => call.node);
   const handedOver = ast.envValues.filter((site) => !/env/i.test(site.key)).map((site) => site.node);
-  return [...serialized, ...handedOver];
+  // `execSync("env")`: the same dump, asked of the shell.
+  const printed = processCalls(file).filter((call) => /^\s*(?:env|printenv|set)\s*$/.test(commandLine(file, call))).map((call) => call.node);
+  return [...serialized, ...handedOver, ...printed];
 }
 
 export function envEnumerations(file: FileContext): Node[] {
   const ast = file.ast;
   if (!ast) return [];
-  const calls = ast.calls.filter((call) => ENUMERATORS.test(call.callee) && call.args.some((arg, i) => isWholeEnv(file, arg) && !(call.callee === "Object.assign" && i === 0)));
+  // `Object.assign({}, process.env, extra)` is a copy for a child process, like a spread.
+  const copies = (call: CallSite) => call.callee === "Object.assign" && call.args[0]?.type === "ObjectExpression";
+  const calls = ast.calls.filter((call) => ENUMERATORS.test(call.callee) && !copies(call) && call.args.some((arg, i) => isWholeEnv(file, arg) && !(call.callee === "Object.assign" && i === 0)));
   const loops = ast.forInOver.filter((site) => site.path === "process.env");
   return [...calls.map((call) => call.node), ...loops.map((site) => site.node)];
 }

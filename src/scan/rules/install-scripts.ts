@@ -1,6 +1,7 @@
 import { installScriptsOf } from "../package-meta.js";
 import type { Severity } from "../types.js";
 import { packageFinding, type PackageContext, type PackageRule } from "./rule.js";
+import { DROP_HOST } from "./signals.js";
 
 interface CommandShape {
   pattern: RegExp;
@@ -10,10 +11,16 @@ interface CommandShape {
 
 /** What an install command does, worst first. The first match wins. */
 const SHAPES: CommandShape[] = [
+  {
+    pattern: /\b(?:host|nslookup|dig|drill|curl|wget|ping|nc)\b[^|;&\n]*(?:\$\((?:hostname|whoami|pwd|id|uname)\b[^)]*\)|`(?:hostname|whoami|pwd|id|uname)\b[^`]*`|\$\{?(?:HOSTNAME|USER|USERNAME|PWD|HOME)\b)/,
+    severity: "critical", why: "sends host facts (hostname, user, folder) out in a request or DNS query",
+  },
+  { pattern: DROP_HOST, severity: "critical", why: "contacts a data-collection host (webhook, tunnel, OAST domain)" },
   { pattern: /\b(?:curl|wget)\b[^|;&]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|\b(?:iwr|irm|Invoke-WebRequest)\b[^|]*\|\s*iex\b/i, severity: "critical", why: "pipes a download into a shell" },
   { pattern: /base64\s+(?:-d|--decode)[^|]*\|\s*(?:ba)?sh\b|\beval\s+"?\$\(/i, severity: "critical", why: "decodes and runs hidden shell code" },
   { pattern: /\b(?:curl|wget|Invoke-WebRequest|iwr)\b/i, severity: "high", why: "downloads at install time" },
   { pattern: /\b(?:nohup|setsid|disown)\b|\bstart\s+\/b\b|&\s*$/i, severity: "high", why: "leaves a background process running after the install" },
+  { pattern: /\bnode(?:js)?\s+(?:-\S+\s+)*[\w./\\-]+\.(?:md|markdown|txt|json|png|jpe?g|gif|ico|css|html?|ya?ml|svg|lock|log|dat)\b/i, severity: "high", why: "runs a file disguised as documentation or data with node" },
   { pattern: /\bnode(?:js)?\s+(?:-\S+\s+)*(?:-e|--eval|-p|--print)\b/, severity: "medium", why: "runs inline code with node -e" },
   { pattern: /\b(?:python3?|perl|ruby|bun|deno)\s+(?:-c|-e|x|run)?\b/, severity: "medium", why: "runs a second interpreter" },
 ];

@@ -47,6 +47,9 @@ function hexNameTechnique(file: FileContext): Technique[] {
 
 function textTechniques(file: FileContext): Technique[] {
   const found: Technique[] = [];
+  if ((file.ast?.invisibleNames ?? 0) >= 3) {
+    found.push({ severity: "high", message: `${file.ast!.invisibleNames} names made of invisible (zero-width) characters`, offset: file.text.search(/[\u200B-\u200D\u2060]|\\u200[B-D]/) });
+  }
   const packer = PACKER.exec(file.text);
   if (packer) found.push({ severity: "high", message: "packed with an eval(function(p,a,c,k,e,d)) packer", offset: packer.index });
   const hidden = HIDDEN_PAST_SPACES.exec(file.text);

