@@ -24,6 +24,10 @@ export interface ScriptOutcome {
   outputTail: string;
   /** Destinations the script tried to reach and was refused. */
   blockedHosts: string[];
+  /** Granted destinations the proxy could not reach from this machine, as `host:port: why`. */
+  unreachableHosts: string[];
+  /** Connections to granted destinations that went through. */
+  reachedHosts: number;
   /** Attempts to reach the network directly, around the proxy (destinations unknown). */
   bypassAttempts: number;
 }
@@ -104,7 +108,7 @@ async function runPackage(decision: Approved, options: ExecuteOptions): Promise<
   // npm ran and is a fresh extraction now, so every script runs again.
   const finished = options.state.finishedEvents(pkg.location, built);
   if (pkg.scripts.every((script) => finished.has(script.event))) {
-    return pkg.scripts.map((script) => ({ package: pkg, script, status: "already-done", exitCode: 0, durationMs: 0, limitHit: undefined, outputTail: "", blockedHosts: [], bypassAttempts: 0 }));
+    return pkg.scripts.map((script) => ({ package: pkg, script, status: "already-done", exitCode: 0, durationMs: 0, limitHit: undefined, outputTail: "", blockedHosts: [], unreachableHosts: [], reachedHosts: 0, bypassAttempts: 0 }));
   }
   const results: ScriptOutcome[] = [];
   for (const script of pkg.scripts) {
@@ -127,6 +131,8 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
   // npm runs every lifecycle script through sh -c, and so does cordon: the
   // script text is the package's, the shell is the sandbox's.
   const blocked = new Set<string>();
+  const unreachable = new Set<string>();
+  let reachedHosts = 0;
   let bypassAttempts = 0;
   const result = await run("/bin/sh", ["-c", script.command], permissions, {
     hostCwd: pkg.dir,
@@ -145,7 +151,12 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
           options.audit.write({ type: "net-bypass", package: displayId(pkg.identity), attempts: event.attempts });
           return;
         }
-        if (event.type === "blocked") blocked.add(event.port === 0 ? event.host : `${event.host}:${event.port}`);
+        const destination = event.port === 0 ? event.host : `${event.host}:${event.port}`;
+        if (event.type === "blocked") blocked.add(destination);
+        // An allowed destination with a reason is a granted one the proxy
+        // could not reach (DNS, refused, timed out): not the policy's doing.
+        else if (event.reason) unreachable.add(`${destination}: ${event.reason.replace(/^connecting to \S+ failed: /, "")}`);
+        else reachedHosts += 1;
         options.audit.write({
           type: "net", package: displayId(pkg.identity), action: event.type, host: event.host, port: event.port,
           bytesUp: event.bytesUp, bytesDown: event.bytesDown, durationMs: Math.round(event.durationMs),
@@ -164,6 +175,8 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
     limitHit: result.limitHit,
     outputTail: output.split("\n").slice(-TAIL_LINES).join("\n"),
     blockedHosts: [...blocked],
+    unreachableHosts: [...unreachable],
+    reachedHosts,
     bypassAttempts,
   };
   options.audit.write({

@@ -290,8 +290,8 @@ function scriptFailedError(execution: ExecuteReport): ScriptFailedError {
   const id = displayId(failure.package.identity);
   const ran = execution.outcomes.filter((o) => o.status === "ok" || o.status === "already-done").map((o) => `${displayId(o.package.identity)} ${o.script.event}`);
   const name = failure.package.identity.name;
-  const advice = failure.blockedHosts.length > 0 || failure.bypassAttempts > 0
-    ? blockedHostsAdvice(failure)
+  const advice = failure.blockedHosts.length > 0 || failure.unreachableHosts.length > 0 || failure.bypassAttempts > 0
+    ? networkAdvice(failure)
     : failure.limitHit === "timeout"
       ? `It hit its time limit; raise it: cordon approve ${name} --timeout=20m.`
       : failure.limitHit === "memory"
@@ -308,20 +308,37 @@ function scriptFailedError(execution: ExecuteReport): ScriptFailedError {
 }
 
 /**
- * What to tell the user when a script tried to reach hosts its policy does
- * not grant (whether or not it then failed): the exact grant, and the deny.
+ * What to tell the user about a script's network: granted hosts the proxy
+ * could not reach (a network problem, not a grant to add), hosts its policy
+ * does not grant, and attempts around the proxy. A script that was refused a
+ * host but succeeded without it, by falling back (a native build that built
+ * from source, a download from a granted host instead), is not told to add
+ * a grant: that would only widen the sandbox.
  */
-export function blockedHostsAdvice(outcome: Pick<ScriptOutcome, "package" | "script" | "blockedHosts" | "bypassAttempts">): string {
+export function networkAdvice(outcome: Pick<ScriptOutcome, "package" | "script" | "status" | "blockedHosts" | "unreachableHosts" | "reachedHosts" | "bypassAttempts">): string {
   const name = outcome.package.identity.name;
   const id = `${displayId(outcome.package.identity)} ${outcome.script.event}`;
   const parts: string[] = [];
+  if (outcome.unreachableHosts.length > 0) {
+    parts.push(`${id} could not reach ${outcome.unreachableHosts.join("; ")}. Its policy grants ${outcome.unreachableHosts.length === 1 ? "that host" : "those hosts"}: ` +
+      "cordon's proxy tried from this machine and the host did not answer; check this machine's network, proxy or DNS, or whether the host is up.");
+  }
   if (outcome.blockedHosts.length > 0) {
     const hosts = [...new Set(outcome.blockedHosts.map((h) => h.replace(/:(443|80)$/, "")))];
-    parts.push(`${id} tried to reach ${outcome.blockedHosts.join(", ")}, which its policy does not grant (blocked). ` +
-      `If that download is expected, grant it: cordon approve ${name} --allow-net=${hosts.join(",")}; to install without its script: cordon deny ${name}.`);
+    if (fellBack(outcome)) {
+      parts.push(`${id} tried ${outcome.blockedHosts.join(", ")} (not granted, blocked) and succeeded without it.`);
+    } else {
+      parts.push(`${id} tried to reach ${outcome.blockedHosts.join(", ")}, which its policy does not grant (blocked)${outcome.status === "ok" ? ", and finished anyway" : ""}. ` +
+        `If that download is expected, grant it: cordon approve ${name} --allow-net=${hosts.join(",")}; to install without its script: cordon deny ${name}.`);
+    }
   }
   if (outcome.bypassAttempts > 0) {
     parts.push(`${id} tried ${outcome.bypassAttempts} time(s) to reach the network directly, around cordon's proxy (a client that ignores HTTP_PROXY gets no network).`);
   }
   return parts.join(" ");
+}
+
+/** Refused a host, yet done: a native build that built instead of downloading, or a script that got what it needed from a granted host. */
+export function fellBack(outcome: Pick<ScriptOutcome, "script" | "status" | "reachedHosts">): boolean {
+  return outcome.status === "ok" && (outcome.script.hints.includes("native-build") || outcome.reachedHosts > 0);
 }

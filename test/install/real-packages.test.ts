@@ -56,6 +56,9 @@ describe("cordon ci with real packages that run code at install time", { skip: u
     // better-sqlite3 tried its prebuilt download first; the sandbox refused it and it built from source.
     const audit = fs.readFileSync(path.join(project, ".cordon/audit.jsonl"), "utf8");
     assert.match(audit, /"type":"net","package":"better-sqlite3@12\.4\.1","action":"blocked"/);
+    // It fell back to building from source and succeeded: no advice to widen its sandbox.
+    assert.match(out, /better-sqlite3@12\.4\.1 install tried [^\n]* \(not granted, blocked\) and succeeded without it/);
+    assert.doesNotMatch(out, /cordon approve better-sqlite3 --allow-net/);
   });
 
   test("a rerun finds every script done and runs none again", () => {
