@@ -23,17 +23,19 @@ import { toPermissions } from "../engine/sandboxed-process.js";
  * Linux ≥ 5.11 (overlayfs in user namespaces).
  */
 const STAGE = [
-  'rw=$1 merged=$2 remap=$3 size=$4 count=$5',
-  "shift 5",
+  'rw=$1 merged=$2 remap=$3 size=$4 folders=$5 count=$6',
+  "shift 6",
   // The writable layer is a size-limited tmpfs: writes are bounded (disk)
   // and vanish with the sandbox; nothing reaches the host's disk.
   'mount -t tmpfs -o "size=$size,mode=0755" cordon-rw "$rw" || exit 125',
+  // One mkdir for every overlay (each command here is a process on the
+  // path to the first byte). $folders is cordon's own words, no spaces.
+  '(cd "$rw" && exec mkdir $folders) || exit 125',
   'while [ "$count" -gt 0 ]; do',
-  '  dir=$1 lower=$2',
+  '  name=$1 lower=$2',
   "  shift 2",
   '  count=$((count - 1))',
-  '  mkdir -p "$rw/upper/$dir" "$rw/work/$dir" || exit 125',
-  '  mount -t overlay "cordon-$dir" -o "lowerdir=$lower,upperdir=$rw/upper/$dir,workdir=$rw/work/$dir,userxattr" "$merged/$dir" || exit 125',
+  '  mount -t overlay "cordon-$name" -o "lowerdir=$lower,upperdir=$rw/upper-$name,workdir=$rw/work-$name,userxattr" "$merged/$name" || exit 125',
   "done",
   'if [ "$remap" != 0:0 ]; then exec /usr/bin/unshare --user --map-user="${remap%:*}" --map-group="${remap#*:}" -- "$@"; fi',
   'exec "$@"',
@@ -55,48 +57,63 @@ const USR_LOCAL = ["bin", "sbin", "lib", "include", "share", "etc", "src"];
 /** Bumped when the base layer's shape changes, so an old one is not reused. */
 const BASE_VERSION = "1";
 
-export interface RootfsDirs {
-  /** Mount point of the writable tmpfs (upper and work folders). */
-  writable: string;
-  /** Holds one mount point per overlaid folder. */
-  merged: string;
-}
-
 export interface Rootfs {
   launcherPrefix: { file: string; args: string[] };
   /** Binds of the merged folders over the engine's read-only ones, then the engine's own mounts they would hide. */
   mounts: Mount[];
-  dirs: RootfsDirs;
+  /** Mount point of the writable tmpfs (on the host it stays an empty folder). */
+  writable: string;
+  /**
+   * Where a snapshot's layer comes from: each overlay's upper folder (on the
+   * tmpfs, relative to `writable`) and where it goes in the layer (a tree
+   * mirroring the sandbox's root).
+   */
+  layerParts: { upper: string; into: string }[];
 }
 
 /**
  * Plans a sandbox's writable root: `layers` are snapshot layers, topmost
  * first (empty for a fresh sandbox). `host` is what the engine will see.
+ * Two overlays for a merged-/usr host (each mount is a process in the
+ * stage, so they are few): "usr", and "root" holding /etc, /opt, /var,
+ * /srv, /mnt and /home, whose folders are bound one by one.
  */
 export function planRootfs(sandboxDir: string, dataDir: string, host: HostFacts, layers: readonly string[], diskBytes: number): Rootfs {
   const enginePlan = planSandbox({ command: "/bin/sh", args: [], permissions: toPermissions({}, host.cwd, host.homeDir), host });
   const base = ensureBaseLayer(dataDir, enginePlan.mounts, host);
-  const dirs = { writable: path.join(sandboxDir, "rw"), merged: path.join(sandboxDir, "merged") };
+  const writable = path.join(sandboxDir, "rw");
+  const merged = path.join(sandboxDir, "merged");
   const hostDirs = host.runtimeDirs.filter((d) => d.symlinkTo === undefined).map((d) => d.path.slice(1));
-  const overlays: { dir: string; lowers: string[] }[] = [
-    ...hostDirs.map((dir) => ({ dir, lowers: dir === "usr" ? [path.join(base, "usr"), "/usr"] : [`/${dir}`] })),
-    ...BASE_DIRS.map((dir) => ({ dir, lowers: [path.join(base, dir)] })),
-  ].map(({ dir, lowers }) => ({ dir, lowers: [...layers.map((l) => path.join(l, dir)).filter(isDir), ...lowers] }));
-  for (const dir of [...Object.values(dirs), base, ...overlays.flatMap((o) => o.lowers)]) checkOverlayPath(dir);
-  fs.mkdirSync(dirs.writable, { mode: 0o755 });
-  for (const { dir } of overlays) fs.mkdirSync(path.join(dirs.merged, dir), { recursive: true, mode: 0o755 });
+  const inLayers = (dir: string): string[] => layers.map((l) => path.join(l, dir)).filter(isDir);
+  const overlays = [
+    { name: "root", lowers: [...inLayers("."), base], binds: BASE_DIRS.map((dir) => ({ from: dir, to: `/${dir}` })) },
+    ...hostDirs.map((dir) => ({
+      name: dir,
+      lowers: [...inLayers(dir), ...(dir === "usr" ? [path.join(base, "usr")] : []), `/${dir}`],
+      binds: [{ from: ".", to: `/${dir}` }],
+    })),
+  ];
+  for (const dir of [writable, merged, ...overlays.flatMap((o) => o.lowers)]) checkOverlayPath(dir);
+  fs.mkdirSync(writable, { mode: 0o755 });
+  for (const { name } of overlays) fs.mkdirSync(path.join(merged, name), { recursive: true, mode: 0o755 });
 
-  const overlaid = overlays.map((o) => `/${o.dir}`);
+  const overlaid = overlays.flatMap((o) => o.binds.map((b) => b.to));
   const mounts: Mount[] = [
-    ...overlays.map((o): Mount => ({ kind: "bind", source: path.join(dirs.merged, o.dir), target: `/${o.dir}`, sourceIn: "launcher" })),
+    ...overlays.flatMap((o) => o.binds.map((b): Mount => ({ kind: "bind", source: path.join(merged, o.name, b.from), target: b.to, sourceIn: "launcher" }))),
     // The engine's mounts inside an overlaid folder (Node installed under
     // /opt, say) would be hidden by the overlay: they are bound again on
     // top. /etc's are already in the base layer; home's tmpfs is replaced.
     ...enginePlan.mounts.filter((m) => (m.kind === "ro-bind" || m.kind === "symlink") && isStrictlyInside(m.target, overlaid) && !m.target.startsWith("/etc/")),
   ];
-  const stage = ["--user", "--map-root-user", "--mount", "--", "/bin/sh", "-c", STAGE, "cordon-rootfs", dirs.writable, dirs.merged, `${host.uid}:${host.gid}`, String(diskBytes), String(overlays.length)];
-  for (const { dir, lowers } of overlays) stage.push(dir, lowers.join(":"));
-  return { launcherPrefix: { file: unshareBinary(), args: stage }, mounts, dirs };
+  const stage = ["--user", "--map-root-user", "--mount", "--", "/bin/sh", "-c", STAGE, "cordon-rootfs", writable, merged, `${host.uid}:${host.gid}`, String(diskBytes),
+    overlays.flatMap((o) => [`upper-${o.name}`, `work-${o.name}`]).join(" "), String(overlays.length)];
+  for (const { name, lowers } of overlays) stage.push(name, lowers.join(":"));
+  return {
+    launcherPrefix: { file: unshareBinary(), args: stage },
+    mounts,
+    writable,
+    layerParts: overlays.map((o) => ({ upper: `upper-${o.name}`, into: o.name === "root" ? "." : o.name })),
+  };
 }
 
 function isStrictlyInside(target: string, dirs: readonly string[]): boolean {
@@ -153,7 +170,6 @@ function ensureBaseLayer(dataDir: string, engineMounts: readonly Mount[], host: 
   const dir = path.join(baseDir, hash.digest("hex").slice(0, 16));
   if (isDir(dir)) return dir;
   fs.mkdirSync(baseDir, { recursive: true, mode: 0o700 });
-  fs.chmodSync(baseDir, 0o755);
   const staged = path.join(baseDir, `.staging-${randomBytes(6).toString("hex")}`);
   try {
     buildBaseLayer(staged, etc);

@@ -16,7 +16,7 @@ import { SandboxFs } from "./fs.js";
 import { HttpExposure } from "./expose.js";
 import { NetnsBridge } from "./netns-bridge.js";
 import { MAX_EXTEND_MS, parseEnvRecord, parsePort, parseSandboxOptions, parseTimeout, type ParsedSandboxOptions, type SandboxOptions } from "./options.js";
-import { planRootfs } from "./overlay.js";
+import { planRootfs, type Rootfs } from "./overlay.js";
 import { readHostFacts } from "../engine/host-facts.js";
 import { removeTree, SandboxStore, type SnapshotInfo } from "./store.js";
 import { hostTool } from "../engine/bwrap/locate.js";
@@ -70,6 +70,7 @@ export class Sandbox implements AsyncDisposable {
   readonly #exposures = new Set<HttpExposure>();
   readonly #options: ParsedSandboxOptions;
   readonly #root: RootSource | undefined;
+  readonly #rootfs: Rootfs;
   #url: string | undefined;
   #netns: Promise<NetnsBridge> | undefined;
   #snapshotting: Promise<unknown> | undefined;
@@ -79,7 +80,7 @@ export class Sandbox implements AsyncDisposable {
   #endReason: string | undefined;
 
   /** @internal Use Sandbox.create(). */
-  constructor(token: symbol, parts: { id: string; process: SandboxedProcess; agent: Agent; store: SandboxStore; dir: string; options: ParsedSandboxOptions; root: RootSource | undefined }) {
+  constructor(token: symbol, parts: { id: string; process: SandboxedProcess; agent: Agent; store: SandboxStore; dir: string; options: ParsedSandboxOptions; root: RootSource | undefined; rootfs: Rootfs }) {
     if (token !== CREATE) throw new TypeError("Use Sandbox.create() to make a sandbox.");
     this.id = parts.id;
     this.#process = parts.process;
@@ -88,6 +89,7 @@ export class Sandbox implements AsyncDisposable {
     this.#dir = parts.dir;
     this.#options = parts.options;
     this.#root = parts.root;
+    this.#rootfs = parts.rootfs;
     this.labels = Object.freeze({ ...parts.options.labels });
     this.env = new SandboxEnv(parts.process.plan.env);
     this.fs = new SandboxFs((command, options) => this.spawn(command, options));
@@ -146,7 +148,7 @@ export class Sandbox implements AsyncDisposable {
         agentErrors = (agentErrors + chunk.toString()).slice(-2000);
       });
       const agent = new Agent(control, process_.stdin!, process_.stdout!);
-      const sandbox = new Sandbox(CREATE, { id, process: process_, agent, store, dir, options: parsed, root });
+      const sandbox = new Sandbox(CREATE, { id, process: process_, agent, store, dir, options: parsed, root, rootfs });
       started = sandbox;
       process_.exited.then(
         (exit) => {
@@ -183,6 +185,21 @@ export class Sandbox implements AsyncDisposable {
       input: "Sandbox.connect",
       hint: "Keep the Sandbox object from Sandbox.create() and use it; to keep files between processes, use a volume or a snapshot.",
     });
+  }
+
+  /**
+   * `@deno/sandbox`'s Deno namespace (`run`, `eval`, `repl`, `deploy`).
+   * Not available yet: each method fails with a ConfigError saying so,
+   * rather than a TypeError on `undefined`.
+   */
+  get deno(): { run(options?: unknown): Promise<never>; eval(code: string): Promise<never>; repl(options?: unknown): Promise<never>; deploy(app: string, options?: unknown): Promise<never> } {
+    const missing = async (method: string): Promise<never> => {
+      throw new ConfigError(`sandbox.deno.${method}: cordon sandboxes have no Deno runtime yet.`, {
+        input: `sandbox.deno.${method}`,
+        hint: "Run JavaScript with Node: sandbox.spawn(\"node\", { args: [file] }), or install Deno on the host under /usr (e.g. /usr/local/bin/deno), which every sandbox sees.",
+      });
+    };
+    return { run: () => missing("run"), eval: () => missing("eval"), repl: () => missing("repl"), deploy: () => missing("deploy") };
   }
 
   /** Deno Deploy's SSH access details; always undefined (see exposeSsh()). */
@@ -297,9 +314,15 @@ export class Sandbox implements AsyncDisposable {
       await this.#agent.freeze();
       try {
         // The writable layer is a tmpfs in the launcher stage's mount
-        // namespace, where bubblewrap's own (outer) process lives.
-        await copyTree(`/proc/${parentPid(hostPid)}/root${this.#dir}/rw/upper`, path.join(staged, "layer"));
-        if (this.#root?.kind === "volume") await copyTree(`/proc/${hostPid}/root${SANDBOX_HOME}/.`, path.join(staged, "layer", SANDBOX_HOME));
+        // namespace, where bubblewrap's own (outer) process lives. The
+        // "root" overlay's upper folder becomes the layer, the others go
+        // into it ("usr").
+        const writable = `/proc/${parentPid(hostPid)}/root${this.#rootfs.writable}`;
+        for (const part of this.#rootfs.layerParts) await copyTree(path.join(writable, part.upper), path.join(staged, "layer", part.into));
+        if (this.#root?.kind === "volume") {
+          fs.mkdirSync(path.join(staged, "layer", path.dirname(SANDBOX_HOME)), { recursive: true, mode: 0o755 });
+          await copyTree(`/proc/${hostPid}/root${SANDBOX_HOME}/.`, path.join(staged, "layer", SANDBOX_HOME));
+        }
       } finally {
         if (!this.#agent.isGone) await this.#agent.thaw();
       }
@@ -410,7 +433,7 @@ type RootSource = { kind: "snapshot"; name: string; layers: string[] } | { kind:
 /** `root` names a snapshot (the sandbox starts from its layers) or a volume (its writable home). */
 function rootSource(store: SandboxStore, name: string): RootSource {
   try {
-    return { kind: "snapshot", name, layers: store.snapshotLayers(name) };
+    return { kind: "snapshot", name: store.snapshotName(name), layers: store.snapshotLayers(name) };
   } catch (snapshotError) {
     try {
       return { kind: "volume", dir: store.requireVolume(name, "root") };

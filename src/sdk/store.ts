@@ -106,10 +106,20 @@ export class SandboxStore {
     return path.join(this.snapshotsDir, checkName("snapshot", name, "snapshot"));
   }
 
+  /** A snapshot's folder name, given its name or id. */
+  snapshotName(nameOrId: string): string {
+    return this.#nameOf(this.snapshotsDir, nameOrId);
+  }
+
   /** The layer folder of an existing snapshot (by name or id), or a not-found error that lists what exists. */
   requireSnapshot(nameOrId: string, input = "root"): string {
     const name = this.#nameOf(this.snapshotsDir, nameOrId);
     const dir = this.snapshotDir(name);
+    // Snapshots made before the writable root held only the home folder.
+    if (isRealDir(path.join(dir, "home")) && !fs.existsSync(path.join(dir, "layer"))) {
+      fs.mkdirSync(path.join(dir, "layer", "home"), { recursive: true, mode: 0o755 });
+      fs.renameSync(path.join(dir, "home"), path.join(dir, "layer", "home", "sandbox"));
+    }
     if (!isRealDir(path.join(dir, "layer"))) {
       throw new SandboxNotFoundError(`${input}: there is no snapshot named "${nameOrId}".`, {
         input,
@@ -303,7 +313,7 @@ function readMeta(dir: string): Meta {
 
 async function diskUsage(dir: string): Promise<number> {
   try {
-    const { stdout } = await run("du", ["-sbP", "--", dir]);
+    const { stdout } = await run(hostTool("du"), ["-sbP", "--", dir]);
     return Number(stdout.split("\t")[0]) || 0;
   } catch {
     return 0;
@@ -330,7 +340,7 @@ export async function removeTree(dir: string): Promise<void> {
   try {
     await fs.promises.rm(dir, { recursive: true, force: true });
   } catch {
-    await run("chmod", ["-R", "u+rwx", "--", dir]).catch(() => undefined);
+    await run(hostTool("chmod"), ["-R", "u+rwx", "--", dir]).catch(() => undefined);
     await fs.promises.rm(dir, { recursive: true, force: true });
   }
 }

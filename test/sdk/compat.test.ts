@@ -174,5 +174,6 @@ describe("options cordon cannot honour", { skip: sandboxSkip }, () => {
     assert.equal(sandbox.ssh, undefined);
     await assert.rejects(Sandbox.connect(sandbox.id), (error: unknown) => error instanceof ConfigError && /belongs to the process/.test(error.message));
     await assert.rejects(sandbox.exposeSsh(), ConfigError);
+    await assert.rejects(sandbox.deno.eval("1 + 1"), (error: unknown) => error instanceof ConfigError && /no Deno runtime/.test(error.message));
   });
 });

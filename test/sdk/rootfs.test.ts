@@ -124,7 +124,7 @@ describe("as an ordinary user", { skip: userSkip }, () => {
       await child.close();`;
     fs.writeFileSync(path.join(copy, "check.mjs"), script);
     spawnSync("chmod", ["-R", "a+rwX", copy]);
-    const result = spawnSync("runuser", ["-u", testUser, "--", "env", "-i", `PATH=${process.env.PATH}`, `HOME=${copy}`, process.execPath, "check.mjs"], { cwd: copy, encoding: "utf8", timeout: 60_000 });
+    const result = spawnSync("runuser", ["-u", testUser, "--", "env", "-i", `PATH=${process.env.PATH}`, `HOME=${copy}`, process.execPath, "check.mjs"], { cwd: copy, encoding: "utf8", timeout: 120_000 });
     assert.equal(result.status, 0, result.stdout + result.stderr);
     const { id, seen } = JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as { id: string; seen: string };
     assert.notEqual(id, "0", "the sandbox runs as the ordinary user");
