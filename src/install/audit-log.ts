@@ -7,7 +7,7 @@ export const AUDIT_VERSION = 1;
 export type AuditRecord =
   | { type: "install"; command: string; packages: number; scripted: number }
   | { type: "decision"; package: string; location: string; decision: "approved" | "denied" | "unknown" | "changed" | "skipped"; by: "policy" | "user" | "ci" | "flag"; reason?: string }
-  | { type: "script"; package: string; location: string; event: string; command: string; exitCode: number; durationMs: number; limitHit?: string; grants: { read: string[]; write: string[]; env: string[]; net: string[] } }
+  | { type: "script"; package: string; location: string; event: string; command: string; exitCode: number; durationMs: number; limitHit?: string; discardedHomeWrites?: { path: string; bytes: number }[]; grants: { read: string[]; write: string[]; env: string[]; net: string[] } }
   | { type: "project-script"; event: string; command: string; exitCode: number; durationMs: number }
   | { type: "net"; package?: string; action: "allowed" | "blocked"; host: string; port: number; bytesUp?: number; bytesDown?: number; durationMs?: number; reason?: string }
   | { type: "net-bypass"; package: string; attempts: number }

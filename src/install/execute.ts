@@ -8,6 +8,7 @@ import type { ScriptedPackage } from "./inventory.js";
 import type { InstallState } from "./install-state.js";
 import type { LifecycleScript } from "./lifecycle-script.js";
 import { displayId } from "./package-identity.js";
+import { takeHomeReport, withPrivateHomeReport, type HomeWrite } from "./private-home.js";
 import { installSandboxPermissions, type InstallSandboxContext } from "./sandbox-grants.js";
 
 export type Approved = Extract<Decision, { kind: "approved" }>;
@@ -30,6 +31,8 @@ export interface ScriptOutcome {
   reachedHosts: number;
   /** Attempts to reach the network directly, around the proxy (destinations unknown). */
   bypassAttempts: number;
+  /** What the script left in its private home (gone with the sandbox), largest first (hostile paths: sanitize). */
+  discardedHomeWrites: HomeWrite[];
 }
 
 export type ExecuteEvent =
@@ -108,7 +111,7 @@ async function runPackage(decision: Approved, options: ExecuteOptions): Promise<
   // npm ran and is a fresh extraction now, so every script runs again.
   const finished = options.state.finishedEvents(pkg.location, built);
   if (pkg.scripts.every((script) => finished.has(script.event))) {
-    return pkg.scripts.map((script) => ({ package: pkg, script, status: "already-done", exitCode: 0, durationMs: 0, limitHit: undefined, outputTail: "", blockedHosts: [], unreachableHosts: [], reachedHosts: 0, bypassAttempts: 0 }));
+    return pkg.scripts.map((script) => ({ package: pkg, script, status: "already-done", exitCode: 0, durationMs: 0, limitHit: undefined, outputTail: "", blockedHosts: [], unreachableHosts: [], reachedHosts: 0, bypassAttempts: 0, discardedHomeWrites: [] }));
   }
   const results: ScriptOutcome[] = [];
   for (const script of pkg.scripts) {
@@ -129,12 +132,15 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
   const input = installSandboxPermissions(pkg, script, decision.grants, options.sandbox);
   const permissions = parsePermissions(input, { baseDir: pkg.dir, homeDir: os.homedir() });
   // npm runs every lifecycle script through sh -c, and so does cordon: the
-  // script text is the package's, the shell is the sandbox's.
+  // script text is the package's, the shell is the sandbox's. Around it, the
+  // sandbox's shell links `~/…` write grants into the private home and lists
+  // what the script left there (see private-home.ts).
+  const wrapped = withPrivateHomeReport(script.command, decision.grants.write, os.homedir());
   const blocked = new Set<string>();
   const unreachable = new Set<string>();
   let reachedHosts = 0;
   let bypassAttempts = 0;
-  const result = await run("/bin/sh", ["-c", script.command], permissions, {
+  const result = await run("/bin/sh", wrapped.args, permissions, {
     hostCwd: pkg.dir,
     // Only variables the policy grants by name (never credentials: the
     // policy refuses those names) and LANG/LC_*/TERM are taken from here.
@@ -165,7 +171,8 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
       },
     },
   });
-  const output = Buffer.concat([result.stdout, result.stderr]).toString("utf8");
+  const home = takeHomeReport(result.stderr.toString("utf8"), wrapped.marker);
+  const output = `${result.stdout.toString("utf8")}${home.stderr}`;
   const outcome: ScriptOutcome = {
     package: pkg,
     script,
@@ -178,6 +185,7 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
     unreachableHosts: [...unreachable],
     reachedHosts,
     bypassAttempts,
+    discardedHomeWrites: home.writes,
   };
   options.audit.write({
     type: "script",
@@ -188,6 +196,7 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
     exitCode: outcome.exitCode,
     durationMs: outcome.durationMs,
     ...(outcome.limitHit ? { limitHit: outcome.limitHit } : {}),
+    ...(home.writes.length > 0 ? { discardedHomeWrites: home.writes } : {}),
     grants: { read: permissions.read.map(short), write: permissions.write.map(short), env: [...decision.grants.env], net: [...decision.grants.net] },
   });
   return outcome;

@@ -342,3 +342,25 @@ export function networkAdvice(outcome: Pick<ScriptOutcome, "package" | "script" 
 export function fellBack(outcome: Pick<ScriptOutcome, "script" | "status" | "reachedHosts">): boolean {
   return outcome.status === "ok" && (outcome.script.hints.includes("native-build") || outcome.reachedHosts > 0);
 }
+
+/**
+ * What to tell the user about files a script left in its private home, one
+ * line each: they were discarded with the sandbox, and the grant that keeps
+ * them. The path comes from the sandbox, so a command is suggested only for
+ * plain names: a folder named `x;rm -rf ~` is reported, never put in a
+ * command line to copy.
+ */
+export function homeWritesAdvice(outcome: Pick<ScriptOutcome, "package" | "script" | "discardedHomeWrites">): string[] {
+  const id = `${displayId(outcome.package.identity)} ${outcome.script.event}`;
+  return outcome.discardedHomeWrites.map((write) => {
+    const what = `${id} wrote ${formatBytes(write.bytes)} to ${write.path} in its private home, discarded with its sandbox`;
+    if (!/^~(\/[\w@+.-]+)+$/.test(write.path) || write.path.split("/").some((part) => part === "..")) return `${what}.`;
+    return `${what}; to keep it: mkdir -p ${write.path} && cordon approve ${outcome.package.identity.name} --allow-write=${write.path}`;
+  });
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+}

@@ -1,4 +1,4 @@
-import { fellBack, installProject, networkAdvice, type InstallProgress, type InstallReport } from "../../install/install.js";
+import { fellBack, homeWritesAdvice, installProject, networkAdvice, type InstallProgress, type InstallReport } from "../../install/install.js";
 import { displayId } from "../../install/package-identity.js";
 import type { PackageReport } from "../../scan/types.js";
 import { severityRank } from "../../scan/verdict.js";
@@ -123,6 +123,7 @@ function printProgress(event: InstallProgress): void {
       if (o.status === "ok") say(`    ${paint("green", "✔")} ${id} ${o.script.event} finished in ${(o.durationMs / 1000).toFixed(1)}s`);
       else if (o.status === "failed") say(`    ${paint("red", "✘")} ${id} ${o.script.event} failed with exit code ${o.exitCode}`);
       else if (o.status === "stopped") say(`    ${paint("yellow", "■")} ${id} ${o.script.event} stopped`);
+      if (o.status !== "stopped") for (const line of homeWritesAdvice(o)) say(`    ${paint("yellow", "⚠")} ${sanitizeForTerminal(line)}`);
       if (o.status === "ok" && (o.blockedHosts.length > 0 || o.unreachableHosts.length > 0 || o.bypassAttempts > 0)) {
         const quiet = fellBack(o) && o.unreachableHosts.length === 0 && o.bypassAttempts === 0;
         say(`    ${quiet ? paint("gray", "ℹ") : paint("yellow", "⚠")} ${sanitizeForTerminal(networkAdvice(o))}`);
