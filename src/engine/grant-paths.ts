@@ -65,7 +65,9 @@ export function resolveGrantPaths(permissions: Permissions, homeDir: string): Re
   const unique = [...byReal.values()].filter((g) => g.writable || !writable.some((w) => isInside(g.real, w.real)));
   const writableRoots = unique.filter((g) => g.writable).map((g) => g.real);
   const baseline = scanPersistence(writableRoots);
-  const explicitlyGranted = (p: string): boolean => unique.some((g) => g.writable && (g.real === p || isInside(g.real, p)));
+  // Only a grant of the protected path itself unprotects it: a grant of
+  // .git/objects leaves .git/hooks and .git/config read-only.
+  const explicitlyGranted = (p: string): boolean => unique.some((g) => g.writable && g.real === p);
   const protectedPaths = baseline.protect.filter((p) => !explicitlyGranted(p));
   if (baseline.truncated) warnings.push(`the writable grants hold too many files to watch all of them for planted git hooks and rc files; protection is partial.`);
   return { grants: unique, protectedPaths, persistenceBaseline: baseline, warnings };
@@ -101,9 +103,17 @@ function resolveOne(flag: string, given: string, home: string, warnings: string[
   }
   for (const credential of CREDENTIAL_PATHS) {
     const full = path.join(home, credential);
-    if (real === full || isInside(real, full)) {
-      warnings.push(`${flag}=${given} reaches ${full}, which holds credentials.`);
+    if (real !== full && !isInside(real, full) && !isInside(full, real)) continue;
+    // Reached through a symlink, a credential store is never what the user
+    // named: a sandbox with a writable grant can plant `dist -> ~/.ssh` and
+    // wait for the next run's --allow-write=./dist.
+    if (real !== path.resolve(given)) {
+      throw new ConfigError(`${flag}: ${given} is a symlink to ${real}, which holds credentials (${full}).`, {
+        input: flag,
+        hint: `A program may have planted that link. Remove it, or grant ${full} by its own name if you really mean to.`,
+      });
     }
+    warnings.push(`${flag}=${given} reaches ${full}, which holds credentials.`);
   }
   return real;
 }

@@ -49,6 +49,10 @@ const PROC_MASKED = [
   "/proc/kcore", "/proc/keys", "/proc/key-users", "/proc/kmsg", "/proc/latency_stats", "/proc/timer_list",
   "/proc/timer_stats", "/proc/sched_debug", "/proc/acpi", "/proc/scsi", "/proc/asound", "/proc/sysvipc",
   "/proc/driver", "/proc/tty/driver",
+  // The host's physical memory layout (page flags and counts, slab and
+  // vmalloc state): raw material for kernel exploits, readable by uid 0.
+  "/proc/kpageflags", "/proc/kpagecount", "/proc/kpagecgroup", "/proc/slabinfo", "/proc/pagetypeinfo",
+  "/proc/vmallocinfo",
 ];
 
 function readProcCovers(): HostFacts["procCovers"] {

@@ -78,8 +78,7 @@ export function planSandbox(request: PlanRequest): SandboxPlan {
     ...privateMounts(diskBytes),
     ...procCovers(host),
     ...etcFiles(host),
-    ...grantMounts(resolved.grants),
-    ...resolved.protectedPaths.map((p): Mount => ({ kind: "ro-bind", source: p, target: p })),
+    ...grantMounts(resolved.grants, resolved.protectedPaths),
     ...(request.extraMounts ?? []).map(withCanonicalSource),
     // The root and /dev are bubblewrap's own tmpfs mounts with no size limit;
     // left writable they would let a program fill memory past --disk.
@@ -118,10 +117,20 @@ function runtimeMounts(host: HostFacts): Mount[] {
   return mounts;
 }
 
+/**
+ * PID 1 of the sandbox is bubblewrap's init, the process that carries
+ * --die-with-parent. Its memory file is writable by anything else in the
+ * sandbox (same user; ptrace access rules, not a syscall seccomp sees): code
+ * written there can clear its parent-death signal and outlive cordon, its
+ * timeout and a kill -9. An empty read-only file is bound over both names of it.
+ */
+const INIT_MEMORY_FILES = ["/proc/1/mem", "/proc/1/task/1/mem"];
+
 /** The host kernel's settings stay out of reach (see PROC_READ_ONLY in host-facts.ts). */
 function procCovers(host: HostFacts): Mount[] {
   const { readOnly, maskedFiles, maskedDirs } = host.procCovers;
   return [
+    ...INIT_MEMORY_FILES.map((p): Mount => ({ kind: "data", target: p, content: "" })),
     ...readOnly.map((p): Mount => ({ kind: "ro-bind", source: p, target: p })),
     ...maskedFiles.map((p): Mount => ({ kind: "data", target: p, content: "" })),
     ...maskedDirs.flatMap((p): Mount[] => [{ kind: "tmpfs", target: p, sizeBytes: 4096, mode: 0o555 }, { kind: "remount-ro", target: p }]),
@@ -169,12 +178,20 @@ function etcFiles(host: HostFacts): Mount[] {
   ];
 }
 
-/** Shallow grants first so a deeper grant (say, a writable ./out inside a read-only .) wins. */
-function grantMounts(grants: readonly ResolvedGrant[]): Mount[] {
+/**
+ * Grants and the protected paths inside writable ones, shallowest first, so
+ * the deeper one wins: a writable ./out inside a read-only ., a read-only
+ * .git inside a writable ., and a writable .git/objects granted by its own
+ * name inside that read-only .git.
+ */
+function grantMounts(grants: readonly ResolvedGrant[], protectedPaths: readonly string[]): Mount[] {
   const depth = (p: string): number => p.split("/").length;
-  const sorted = [...grants].sort((a, b) => depth(a.real) - depth(b.real) || a.real.localeCompare(b.real));
+  const layers = [
+    ...grants,
+    ...protectedPaths.map((p): ResolvedGrant => ({ given: p, real: p, writable: false })),
+  ].sort((a, b) => depth(a.real) - depth(b.real) || a.real.localeCompare(b.real));
   const mounts: Mount[] = [];
-  for (const grant of sorted) {
+  for (const grant of layers) {
     mounts.push({ kind: grant.writable ? "bind" : "ro-bind", source: grant.real, target: grant.real });
     // A grant named through a symlink keeps working by that name, unless the
     // link already sits inside another grant (then it is there already).

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { randomBytes } from "node:crypto";
-import { SandboxStartError } from "../errors.js";
+import { ConfigError, SandboxStartError } from "../errors.js";
 import { parsePermissions, type Permissions, type PermissionsInput } from "../policy/permissions.js";
 import type { LaunchedSandbox, SandboxBackend, StdioMode } from "./backend.js";
 import { BubblewrapBackend } from "./bwrap/backend.js";
@@ -10,6 +10,7 @@ import { SandboxCgroup } from "./limits/cgroup.js";
 import { chooseLimitStrategy, type LimitEnforcement, type LimitName } from "./limits/enforce.js";
 import { planSandbox, type Mount, type SandboxPlan } from "./plan.js";
 import { persistenceChanges, type PersistenceChange } from "./persistence.js";
+import { readProcStat } from "./proc-stat.js";
 import { explainStartFailure } from "./diagnose.js";
 import type { SandboxNetwork, SandboxNetworkOptions } from "../net/sandbox-network.js";
 import type { SecretEvent } from "../net/secrets/intercept.js";
@@ -32,6 +33,15 @@ export interface SpawnOptions {
   extraEnv?: ReadonlyMap<string, string>;
   /** Called when a limit is about to end the sandbox. */
   onLimit?: (limit: LimitName) => void;
+  /**
+   * Refuse to run when memory can only be limited per process (no writable
+   * cgroup). Front doors set it when the user asked for a memory limit by
+   * name: per-process rlimits are escapable (shared mappings, stacks, kernel
+   * buffers), and a limit must never only look enforced.
+   */
+  requireMemoryBound?: boolean;
+  /** Called with the plan before anything runs (its warnings are for the user to see now, not afterwards). */
+  onPlan?: (plan: SandboxPlan) => void;
   /**
    * Secrets the sandbox may use but never hold: inside, each variable holds
    * a placeholder; the proxy puts the real value into requests to the
@@ -68,6 +78,12 @@ export interface SandboxExit {
    * changed inside its writable grants. Empty when it planted nothing.
    */
   persistence: PersistenceChange[];
+  /**
+   * False when the writable grants held more than cordon walks (a sandbox can
+   * flood them to hide a planted file): `persistence` is then not the whole
+   * story, and callers must say so.
+   */
+  persistenceChecked: boolean;
   warnings: readonly string[];
 }
 
@@ -143,8 +159,16 @@ export class SandboxedProcess {
   ) {
     const started = performance.now();
     this.plan = planSandbox({ command, args, permissions: parsed, host, extraMounts: options.extraMounts, extraEnv: options.extraEnv });
+    options.onPlan?.(this.plan);
     const capturing = options.stdout === "pipe" || options.stderr === "pipe";
     const strategy = chooseLimitStrategy(this.plan, capturing, host.uid === 0);
+    if (options.requireMemoryBound && !strategy.cgroup) {
+      const note = strategy.enforcement.find((e) => e.limit === "memory")?.note ?? "";
+      throw new ConfigError(`--memory cannot be enforced on this machine: there is no cgroup cordon can write (${note.replace(/^.*because /, "").replace(/;.*$/, "")}), and limits per process can be escaped.`, {
+        input: "--memory",
+        hint: "Run where cgroups are delegated to you (e.g. systemd-run --user --scope -p Delegate=yes cordon run …) or as root; or leave out --memory (a per-process default then applies, reported as such).",
+      });
+    }
     const backend = options.backend ?? new BubblewrapBackend();
     const cgroup = strategy.cgroup
       ? SandboxCgroup.create(strategy.cgroup, randomBytes(6).toString("hex"), this.plan.limits)
@@ -200,7 +224,7 @@ export class SandboxedProcess {
         limitHit: this.#limitHit,
         durationMs: performance.now() - started,
         enforcement: strategy.enforcement,
-        persistence: persistenceChanges(this.plan.persistenceWatch.baseline, this.plan.persistenceWatch.roots),
+        ...persistenceReport(this.plan),
         warnings: this.plan.warnings,
       };
     });
@@ -220,6 +244,11 @@ export class SandboxedProcess {
   }
 }
 
+function persistenceReport(plan: SandboxPlan): Pick<SandboxExit, "persistence" | "persistenceChecked"> {
+  const { changes, complete } = persistenceChanges(plan.persistenceWatch.baseline, plan.persistenceWatch.roots);
+  return { persistence: changes, persistenceChecked: complete };
+}
+
 function exitCodeFor(limit: LimitName | undefined, commandExit: number | null, signal: NodeJS.Signals | null): number {
   switch (limit) {
     case "timeout": return EXIT_TIMEOUT;
@@ -235,13 +264,8 @@ function exitCodeFor(limit: LimitName | undefined, commandExit: number | null, s
 async function waitUntilGone(pid: number | undefined): Promise<void> {
   if (pid === undefined) return;
   for (let attempt = 0; attempt < 100; attempt += 1) {
-    let state: string;
-    try {
-      state = fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").charAt(0);
-    } catch {
-      return;
-    }
-    if (state === "Z" || state === "X") return;
+    const state = readProcStat(pid)?.state;
+    if (state === undefined || state === "Z" || state === "X") return;
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { InstallError } from "./errors.js";
 import { PASSED_NPM_CONFIG } from "./lifecycle-env.js";
+import { npmCommand } from "../engine/bwrap/locate.js";
 
 export interface NpmResult {
   code: number | null;
@@ -19,7 +20,8 @@ export interface NpmResult {
  */
 export function runNpm(args: readonly string[], cwd: string, signal?: AbortSignal): Promise<NpmResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn("npm", [...args], { cwd, stdio: ["ignore", "pipe", "pipe"], signal });
+    const npm = npmCommand(args);
+    const child = spawn(npm.file, npm.args, { cwd, stdio: ["ignore", "pipe", "pipe"], signal });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

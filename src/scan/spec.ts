@@ -9,6 +9,7 @@ import { isRecord } from "./package-meta.js";
 import type { ScanOptions } from "./scan-package.js";
 import { scanTarball } from "./tarball.js";
 import type { PackageReport, RegistryManifest } from "./types.js";
+import { npmCommand } from "../engine/bwrap/locate.js";
 
 const run = promisify(execFile);
 const NPM_TIMEOUT_MS = 120_000;
@@ -84,7 +85,8 @@ async function registryManifest(spec: string, workspace: string, signal: AbortSi
 
 async function npm(args: string[], cwd: string, signal: AbortSignal | undefined): Promise<string> {
   try {
-    const { stdout } = await run("npm", args, { cwd, timeout: NPM_TIMEOUT_MS, maxBuffer: 16 << 20, ...(signal ? { signal } : {}) });
+    const npm = npmCommand(args);
+    const { stdout } = await run(npm.file, npm.args, { cwd, timeout: NPM_TIMEOUT_MS, maxBuffer: 16 << 20, ...(signal ? { signal } : {}) });
     return stdout;
   } catch (error) {
     const stderr = String((error as { stderr?: unknown }).stderr ?? "").split("\n").filter((line) => /ERR!|error/i.test(line)).slice(0, 3).join(" ");

@@ -7,6 +7,7 @@ import type { Readable, Writable } from "node:stream";
 import { promisify } from "node:util";
 import { SandboxClosedError } from "./errors.js";
 import { quoteShellWord } from "./shell-quote.js";
+import { hostTool } from "../engine/bwrap/locate.js";
 
 const run = promisify(execFile);
 
@@ -271,7 +272,7 @@ export class Agent {
   async #makeFifos(count: number): Promise<void> {
     const names = Array.from({ length: count }, () => path.join(this.#controlDir, `f-${randomBytes(8).toString("hex")}`));
     try {
-      await run("mkfifo", ["-m", "0600", "--", ...names]);
+      await run(hostTool("mkfifo"), ["-m", "0600", "--", ...names]);
       this.#fifos.push(...names);
       this.#fifoError = undefined;
     } catch (error) {

@@ -118,7 +118,7 @@ describe("attack: escapes through planted links, the host kernel and races", () 
       // except the sandbox's own processes (theirs to change).
       "find /proc /sys -writable ! -path '/proc/[0-9]*' ! -path '/proc/self/*' ! -path '/proc/thread-self/*' ! -type d 2>/dev/null | sed 's/^/WRITABLE /'",
       "find /proc /sys -writable -type d ! -path '/proc/[0-9]*' ! -path '/proc/self*' ! -path '/proc/thread-self*' 2>/dev/null | sed 's/^/WRITABLE-DIR /'",
-      "for f in /proc/keys /proc/timer_list /proc/sched_debug /proc/kmsg; do [ -s $f ] && echo READABLE $f; done; true",
+      "for f in /proc/keys /proc/timer_list /proc/sched_debug /proc/kmsg /proc/kpageflags /proc/kpagecount /proc/slabinfo /proc/vmallocinfo /proc/1/mem; do [ -s $f ] && echo READABLE $f; head -c 1 $f 2>/dev/null | grep -q . && echo READABLE $f; done; true",
     ].join("\n");
     const result = await host.sh(script);
     assert.equal(restoreSysctl("/proc/sys/kernel/core_uses_pid", before), false, "the host's sysctl changed");
@@ -164,7 +164,7 @@ describe("attack: escapes through planted links, the host kernel and races", () 
   test("only the socket families a sandbox needs: vsock, packet, alg and non-route netlink are refused", { skip: noPython }, async () => {
     const script = [
       "import socket",
-      "for name, fam, typ, proto in [('vsock', 40, 1, 0), ('packet', 17, 3, 0), ('alg', 38, 5, 0), ('netlink-audit', 16, 3, 9),",
+      "for name, fam, typ, proto in [('vsock', 40, 1, 0), ('packet', 17, 3, 0), ('alg', 38, 5, 0), ('netlink-audit', 16, 3, 9), ('inet-sock-packet', 2, 10, 0),",
       "                              ('unix', 1, 1, 0), ('inet', 2, 1, 0), ('inet6', 10, 1, 0), ('netlink-route', 16, 3, 0)]:",
       "    try:",
       "        socket.socket(fam, typ, proto).close(); print(name, 'open')",
@@ -173,7 +173,7 @@ describe("attack: escapes through planted links, the host kernel and races", () 
     ].join("\n");
     fs.writeFileSync(path.join(host.project, "families.py"), script);
     const out = (await host.sh(`${PYTHON} families.py`, { allowRead: ["."] })).stdout.toString();
-    for (const refused of ["vsock", "packet", "alg", "netlink-audit"]) assert.match(out, new RegExp(`^${refused} 97$`, "m"), out);
+    for (const refused of ["vsock", "packet", "alg", "netlink-audit", "inet-sock-packet"]) assert.match(out, new RegExp(`^${refused} 97$`, "m"), out);
     for (const allowed of ["unix", "inet", "inet6", "netlink-route"]) assert.match(out, new RegExp(`^${allowed} open$`, "m"), out);
   });
 
@@ -222,6 +222,117 @@ describe("attack: escapes through planted links, the host kernel and races", () 
     });
     assert.equal(result.status, 0, result.stderr);
     assert.ok(!fs.existsSync(marker), "cordon ran the planted bwrap");
+  });
+
+  test("code written into PID 1's memory cannot switch off --die-with-parent and outlive the timeout", { skip: (noPython || process.arch !== "x64") && "needs python3 on x86_64" }, async () => {
+    const work = fs.mkdtempSync(path.join(host.root, "survivor-"));
+    const counter = path.join(work, "alive");
+    // prctl(PR_SET_PDEATHSIG, 0), then wait4(-1) in a loop: written over
+    // PID 1's current instruction through /proc/1/mem (PID 1 sits in wait4).
+    const shellcode = "b89d000000bf0100000031f60f05b83d00000048c7c7ffffffff31f631d24531d20f054885c079e6b8220000000f05ebdd";
+    fs.writeFileSync(path.join(work, "inject.py"), [
+      "import os, subprocess, sys, time",
+      `code = bytes.fromhex("${shellcode}")`,
+      "pc = int(open('/proc/1/syscall').read().split()[-1], 16)",
+      "fd = os.open('/proc/1/mem', os.O_RDWR)",
+      "os.lseek(fd, pc, 0); os.write(fd, code); os.close(fd)",
+      "subprocess.Popen(['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > ' + sys.argv[1] + '; sleep 0.2; done'], start_new_session=True)",
+      "subprocess.Popen(['sh', '-c', '(sleep 0.3; exit 0) &']).wait()",
+      "time.sleep(60)",
+    ].join("\n"));
+    const guard = new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 30_000).unref());
+    const outcome = await Promise.race([
+      host.sh(`${PYTHON} inject.py ${counter}`, { allowWrite: [work], timeout: "3s" }, { hostCwd: work }),
+      guard,
+    ]);
+    assert.notEqual(outcome, "hung", "cordon did not return after the timeout");
+    const before = fs.existsSync(counter) ? fs.readFileSync(counter, "utf8") : "";
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const after = fs.existsSync(counter) ? fs.readFileSync(counter, "utf8") : "";
+    assert.equal(after, before, "a process of the sandbox is still running after cordon returned");
+  });
+
+  test("a symlink planted in one run does not turn the next run's grant into one of the home folder's key stores", async () => {
+    const project = fs.mkdtempSync(path.join(host.root, "planted-grant-"));
+    await host.sh(`ln -s ${JSON.stringify(path.join(host.home, ".ssh"))} dist`, { allowWrite: ["."] }, { hostCwd: project });
+    const baseline = host.snapshot();
+    await assert.rejects(
+      host.sh("cat dist/id_rsa; echo BACKDOOR > dist/authorized_keys", { allowRead: ["."], allowWrite: ["./dist"] }, { hostCwd: project }),
+      /symlink to .*holds credentials/,
+    );
+    assert.deepEqual(host.snapshot(), baseline);
+  });
+
+  test("descriptors cordon's parent left open do not reach the sandbox", () => {
+    const cli = path.resolve("dist/src/cli/main.js");
+    const homeFd = fs.openSync(host.home, "r");
+    try {
+      const stdio: (number | "pipe" | "ignore")[] = ["ignore", "pipe", "pipe"];
+      while (stdio.length < 40) stdio.push("ignore");
+      stdio[40] = homeFd;
+      const result = spawnSync(process.execPath, [cli, "run", "--", "sh", "-c", "cat /proc/self/fd/40/.ssh/id_rsa; ls /proc/self/fd/40/"], {
+        env: host.env, cwd: host.project, stdio, encoding: "utf8",
+      });
+      assert.ok(!`${result.stdout}${result.stderr}`.includes(KEY_MARK), "the key was read through an inherited descriptor");
+      assert.doesNotMatch(result.stdout ?? "", /\.ssh/);
+    } finally {
+      fs.closeSync(homeFd);
+    }
+  });
+
+  test("an npm or node planted on $PATH (as node_modules/.bin is during npm scripts) is not what cordon runs", () => {
+    const evil = fs.mkdtempSync(path.join(host.root, "evil-npm-"));
+    const marker = path.join(evil, "ran");
+    for (const name of ["npm", "node"]) fs.writeFileSync(path.join(evil, name), `#!/bin/sh\ntouch ${marker}\nexit 1\n`, { mode: 0o755 });
+    const cli = path.resolve("dist/src/cli/main.js");
+    spawnSync(process.execPath, [cli, "scan", "npm:cordon-no-such-package-4d2f"], {
+      env: { ...host.env, PATH: `${evil}:${process.env.PATH ?? ""}` }, cwd: host.project, encoding: "utf8", timeout: 60_000,
+    });
+    assert.ok(!fs.existsSync(marker), "cordon ran a planted npm");
+  });
+
+  test("a bare repository git would find, a .claude hook and a workflow action planted below a grant are reported", async () => {
+    const project = fs.mkdtempSync(path.join(host.root, "planted-more-"));
+    const result = await host.sh([
+      "mkdir -p src/objects src/refs && echo 'ref: refs/heads/main' > src/HEAD",
+      "printf '[core]\\n\\tbare = false\\n\\tworktree = .\\n\\tfsmonitor = touch /tmp/pwned\\n' > src/config",
+      "mkdir -p .claude && echo '{}' > .claude/settings.json",
+      "mkdir -p .github/actions/x && echo 'runs: {}' > .github/actions/x/action.yml",
+      "echo 'module.exports = {}' > .pnpmfile.cjs",
+    ].join("; "), { allowWrite: ["."] }, { hostCwd: project });
+    const reported = result.persistence.map((p) => path.relative(project, p.path)).sort();
+    for (const planted of ["src/config", "src/HEAD", ".claude/settings.json", ".github/actions/x/action.yml", ".pnpmfile.cjs"]) {
+      assert.ok(reported.includes(planted), `${planted} was not reported: ${reported.join(", ")}`);
+    }
+  });
+
+  test("flooding a writable grant to hide a planted hook is said, not reported as clean", async () => {
+    const project = fs.mkdtempSync(path.join(host.root, "flood-"));
+    const result = await host.sh(
+      "mkdir 0flood && cd 0flood && seq 1 50001 | xargs touch && cd .. && mkdir -p zz/r/.git/hooks && echo evil > zz/r/.git/hooks/pre-commit",
+      { allowWrite: ["."] }, { hostCwd: project },
+    );
+    assert.equal(result.exitCode, 0, text(result));
+    assert.ok(result.persistenceChecked === false || result.persistence.some((p) => p.path.endsWith("pre-commit")), "the flood hid the hook and the run looked clean");
+  });
+
+  test("a grant of .git/objects leaves the rest of .git read-only", async () => {
+    const project = fs.mkdtempSync(path.join(host.root, "git-objects-"));
+    fs.mkdirSync(path.join(project, ".git/hooks"), { recursive: true });
+    fs.mkdirSync(path.join(project, ".git/objects"));
+    const result = await host.sh("echo x > .git/objects/o && echo OBJECTS; echo evil > .git/hooks/pre-commit && echo HOOKED; true",
+      { allowWrite: [".", ".git/objects"] }, { hostCwd: project });
+    assert.match(result.stdout.toString(), /OBJECTS/);
+    assert.doesNotMatch(result.stdout.toString(), /HOOKED/);
+    assert.ok(!fs.existsSync(path.join(project, ".git/hooks/pre-commit")));
+  });
+
+  test("cordon run --memory where only per-process limits exist is refused, not a limit that only looks enforced", { skip: isRoot && "root has a writable cgroup here" }, () => {
+    const cli = path.resolve("dist/src/cli/main.js");
+    const result = spawnSync(process.execPath, [cli, "run", "--memory=64m", "--", "true"], { env: host.env, cwd: host.project, encoding: "utf8" });
+    if (/by cgroup/.test(spawnSync(process.execPath, [cli, "run", "--explain", "--", "true"], { env: host.env, encoding: "utf8" }).stdout)) return;
+    assert.equal(result.status, 125, result.stderr);
+    assert.match(result.stderr, /--memory cannot be enforced on this machine/);
   });
 
   test("as root, the sandbox's uid 0 cannot change host-wide kernel settings through /proc/sys", { skip: !isRoot && "only root's sandbox maps to host uid 0" }, async () => {

@@ -108,6 +108,13 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (values.prompt && !prompt) warn("--prompt needs a terminal; hosts no grant covers are refused.");
     const decide = prompt?.decide;
     const result = await run(file, args, permissions, {
+      requireMemoryBound: permissions.limits.memoryBytes !== undefined,
+      onPlan: (plan) => {
+        for (const message of plan.warnings) {
+          warn(message);
+          if (audit !== undefined) fs.writeSync(audit, `${JSON.stringify({ v: 1, type: "warning", message })}\n`);
+        }
+      },
       secrets,
       onSecretEvent: (event) => {
         if (event.type === "secret-exfiltration") {
@@ -137,7 +144,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       onStdout: capped ? (chunk) => process.stdout.write(chunk) : undefined,
       onStderr: capped ? (chunk) => process.stderr.write(chunk) : undefined,
     });
-    for (const message of result.warnings) warn(message);
+    if (!result.persistenceChecked) {
+      say("cordon: the program left more files in the writable folders than cordon checks for planted git hooks, CI workflows and rc files; treat those folders as untrusted until you have looked.");
+      if (audit !== undefined) fs.writeSync(audit, `${JSON.stringify({ v: 1, type: "persistence-unchecked" })}\n`);
+    }
     if (result.persistence.length > 0) {
       say("cordon: the program created or changed files that make code run later, outside any sandbox (git hooks and config, CI workflows, .envrc, editor tasks, rc files). Read them before you run git, open the folder in an editor or cd into it:");
       for (const item of result.persistence) {

@@ -7,7 +7,8 @@ import type { SandboxPlan } from "../plan.js";
 import { buildSeccompFilter } from "../seccomp/filter.js";
 import { seccompArchFor } from "../seccomp/syscalls.js";
 import { renderBwrapArgs } from "./argv.js";
-import { bindsByDescriptor, closeAll, openBindSources } from "./bind-sources.js";
+import { bindsByDescriptor, closeAll, inheritableDescriptors, openBindSources } from "./bind-sources.js";
+import { isAlive, readProcStat } from "../proc-stat.js";
 import { findOnHostPath, locateBwrap } from "./locate.js";
 
 const FIRST_EXTRA_FD = 3;
@@ -65,12 +66,14 @@ export class BubblewrapBackend implements SandboxBackend {
     // passed with --setenv, and nothing of cordon's environment rides along.
     // Opened last, right before the spawn, so no path out leaks them.
     const hostSourceFds = openBindSources(pinned);
+    const childStdio: StdioOptions = [...stdio, ...hostSourceFds];
+    const devNull = coverInheritedDescriptors(childStdio);
     let child;
     try {
-      child = spawn(file, args, { stdio: [...stdio, ...hostSourceFds], env: {}, windowsHide: true });
+      child = spawn(file, args, { stdio: childStdio, env: {}, windowsHide: true });
     } finally {
       // bubblewrap holds its own copies now; cordon's would only leak.
-      closeAll(hostSourceFds);
+      closeAll(devNull === undefined ? hostSourceFds : [...hostSourceFds, devNull]);
     }
     const pipeAt = (fd: number): Writable & Readable => child.stdio[fd] as Writable & Readable;
 
@@ -96,6 +99,8 @@ export class BubblewrapBackend implements SandboxBackend {
     const hostPid = new Promise<number | undefined>((resolve) => (resolvePid = resolve));
     let exitCode: number | null = null;
     let started = false;
+    /** The sandbox's PID 1, as a host pid and its start time (so a reused pid is never killed). */
+    let sandboxInit: { pid: number; startTime: number } | undefined;
     let statusText = "";
     pipeAt(statusFd).on("data", (chunk: Buffer) => {
       statusText += chunk.toString();
@@ -107,6 +112,8 @@ export class BubblewrapBackend implements SandboxBackend {
         if (status["child-pid"] !== undefined) {
           started = true;
           const pid = status["child-pid"];
+          const stat = readProcStat(pid);
+          if (stat) sandboxInit = { pid, startTime: stat.startTime };
           resolvePid(pid);
           if (blockFd !== undefined) release(pid);
         }
@@ -149,9 +156,35 @@ export class BubblewrapBackend implements SandboxBackend {
       exited,
       kill: () => {
         child.kill("SIGKILL");
+        // Killing the PID namespace's init makes the kernel kill every process
+        // in it, whatever they did to their own parent-death signals; killing
+        // bubblewrap alone relies on --die-with-parent reaching them.
+        if (sandboxInit && isAlive(sandboxInit.pid, sandboxInit.startTime)) {
+          try {
+            process.kill(sandboxInit.pid, "SIGKILL");
+          } catch { /* gone in between */ }
+        }
       },
     };
   }
+}
+
+/**
+ * Puts /dev/null in the child at the number of every descriptor cordon
+ * holds without close-on-exec beyond the ones it passes on purpose (see
+ * inheritableDescriptors). Returns the /dev/null descriptor to close after
+ * the spawn, if one was needed.
+ */
+function coverInheritedDescriptors(stdio: StdioOptions): number | undefined {
+  if (!Array.isArray(stdio)) return undefined;
+  const leaking = inheritableDescriptors().filter((fd) => fd >= stdio.length);
+  if (leaking.length === 0) return undefined;
+  const devNull = fs.openSync("/dev/null", "r");
+  for (const fd of leaking) {
+    while (stdio.length < fd) stdio.push("ignore");
+    stdio[fd] = devNull;
+  }
+  return devNull;
 }
 
 /**

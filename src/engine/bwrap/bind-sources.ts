@@ -72,3 +72,33 @@ function openPinned(source: string): number {
   }
   return fd;
 }
+
+/** open(2)'s O_CLOEXEC as /proc/self/fdinfo prints it (octal flags). */
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * Descriptors this process holds without close-on-exec, other than stdio.
+ * Node opens everything close-on-exec, so these came from cordon's parent
+ * (a shell's `exec 40<~`, a CI runner's pipes) or a native addon, and every
+ * child would inherit them: bubblewrap passes them on, and the sandbox could
+ * read and write through them (`/proc/self/fd/40/.ssh/id_rsa`). The
+ * backend covers each with /dev/null in the child.
+ */
+export function inheritableDescriptors(): number[] {
+  const result: number[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync("/proc/self/fd");
+  } catch {
+    return result;
+  }
+  for (const entry of entries) {
+    const fd = Number(entry);
+    if (!Number.isInteger(fd) || fd < 3) continue;
+    try {
+      const flags = /^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))?.[1];
+      if (flags !== undefined && (parseInt(flags, 8) & O_CLOEXEC) === 0) result.push(fd);
+    } catch { /* closed while we looked (the readdir's own descriptor, for one) */ }
+  }
+  return result.sort((a, b) => a - b);
+}

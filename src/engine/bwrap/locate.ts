@@ -42,3 +42,21 @@ export function hostTool(name: string, debianPackage = "coreutils"): string {
     hint: `Install it: sudo apt-get install -y ${debianPackage}`,
   });
 }
+
+/**
+ * How to run the npm that belongs to the running Node: its npm-cli.js,
+ * beside the binary where every installer puts it (nvm's included), run by
+ * this very Node. Never through $PATH: run from an npm script, $PATH starts
+ * with node_modules/.bin, where any dependency can ship a bin named "npm"
+ * or "node" (npm's own shebang is `/usr/bin/env node`).
+ */
+export function npmCommand(args: readonly string[]): { file: string; args: string[] } {
+  const node = fs.realpathSync(process.execPath);
+  for (const candidate of [path.join(path.dirname(node), "npm"), ...SYSTEM_DIRS.map((dir) => path.join(dir, "npm"))]) {
+    try {
+      const cli = fs.realpathSync(candidate);
+      if (cli.endsWith(".js")) return { file: node, args: [cli, ...args] };
+    } catch { /* not here */ }
+  }
+  return { file: hostTool("npm", "npm"), args: [...args] };
+}

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { readProcStat } from "../proc-stat.js";
 
 /**
  * Where this process may create child cgroups with memory and pids
@@ -209,10 +210,6 @@ function sweepOrphans(layout: CgroupLayout): void {
 
 /** A process that exited but was not yet reaped (a zombie) counts as gone. */
 function isAlive(pid: number): boolean {
-  try {
-    const state = fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").charAt(0);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
+  const state = readProcStat(pid)?.state;
+  return state !== undefined && state !== "Z" && state !== "X";
 }

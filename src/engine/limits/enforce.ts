@@ -50,7 +50,7 @@ export function chooseLimitStrategy(plan: SandboxPlan, capturingOutput: boolean,
     : { dataBytes: limits.memoryBytes, nproc: limits.pids + countUserTasks(process.getuid?.() ?? -1) };
   enforcement.push({
     limit: "memory", value: limits.memoryBytes, mechanism: "rlimit", scope: "per-process",
-    note: `RLIMIT_DATA for each process, because ${probe.reason}; shared memory (memfd, SysV, shared anonymous mmap) is refused so nothing escapes it; a memory kill shows as the program's own allocation failure`,
+    note: `RLIMIT_DATA for each process, because ${probe.reason}; memfd, SysV and shared anonymous memory are refused, but other shared mappings, stacks and kernel buffers are not counted: not a bound for the sandbox`,
   });
   enforcement.push({
     limit: "pids", value: limits.pids, mechanism: "rlimit", scope: "per-process",

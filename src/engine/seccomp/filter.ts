@@ -19,6 +19,10 @@ const EAFNOSUPPORT = 97;
  */
 const AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10, AF_NETLINK = 16;
 const NETLINK_ROUTE = 0;
+/** The obsolete SOCK_PACKET type: an AF_INET socket that is really AF_PACKET's code. */
+const SOCK_PACKET = 10;
+/** socket()'s type argument also carries SOCK_NONBLOCK/SOCK_CLOEXEC; the type is the low nibble. */
+const SOCK_TYPE_MASK = 0xf;
 
 /**
  * Calls a sandboxed program never needs and the kernel exploits of the last
@@ -164,11 +168,15 @@ export function buildSeccompFilter(arch: SeccompArch, options: SeccompOptions): 
   program.label("check_socket")
     .load(dataArgLow(0))
     .jump("jeq", AF_UNIX, "allow_socket")
-    .jump("jeq", AF_INET, "allow_socket")
-    .jump("jeq", AF_INET6, "allow_socket")
+    .jump("jeq", AF_INET, "check_inet_type")
+    .jump("jeq", AF_INET6, "check_inet_type")
     .jump("jeq", AF_NETLINK, "next", "eafnosupport")
     .load(dataArgLow(2))
     .jump("jeq", NETLINK_ROUTE, "allow_socket", "eafnosupport");
+  program.label("check_inet_type")
+    .load(dataArgLow(1))
+    .and(SOCK_TYPE_MASK)
+    .jump("jeq", SOCK_PACKET, "eafnosupport", "allow_socket");
   // socketpair() exists only for AF_UNIX; refusing the rest keeps the rule one line.
   program.label("check_socketpair")
     .load(dataArgLow(0))
