@@ -114,15 +114,16 @@ async function runPackage(decision: Approved, options: ExecuteOptions): Promise<
     return pkg.scripts.map((script) => ({ package: pkg, script, status: "already-done", exitCode: 0, durationMs: 0, limitHit: undefined, outputTail: "", blockedHosts: [], unreachableHosts: [], reachedHosts: 0, bypassAttempts: 0, discardedHomeWrites: [] }));
   }
   const results: ScriptOutcome[] = [];
-  for (const script of pkg.scripts) {
+  if (options.signal?.aborted) return results;
+  await options.state.markRunning(pkg.location, built);
+  for (const [i, script] of pkg.scripts.entries()) {
     if (options.signal?.aborted) break;
-    await options.state.markRunning(pkg.location, built);
     options.onEvent?.({ type: "script-start", package: pkg, script });
     const outcome = await runScript(decision, script, options);
     results.push(outcome);
     options.onEvent?.({ type: "script-end", outcome });
     if (outcome.status !== "ok") break;
-    await options.state.markFinished(pkg.location, built, script.event);
+    await options.state.markFinished(pkg.location, built, script.event, i === pkg.scripts.length - 1);
   }
   return results;
 }

@@ -16,7 +16,7 @@ interface PackageRecord {
   built: string;
   /** Events that finished, in the order they ran. */
   events: string[];
-  /** The package folder's fingerprint when its last event finished; absent while a script runs (or after one failed or was cut off). */
+  /** The package folder's fingerprint when its last script finished; absent until then (and after a failure or a cut). */
   tree?: string;
 }
 
@@ -63,18 +63,17 @@ export class InstallState {
     return new Set(record.events);
   }
 
-  /** Written, and on disk, before the script starts: until it finishes, the package counts as cut off. */
+  /** Written, and on disk, before the package's first script starts: until its last one finishes, the package counts as cut off. */
   async markRunning(location: string, built: string): Promise<void> {
-    const record = this.#state.packages[location];
-    this.#state.packages[location] = { built, events: record?.built === built ? record.events : [] };
+    this.#state.packages[location] = { built, events: [] };
     await this.#save();
   }
 
-  async markFinished(location: string, built: string, event: string): Promise<void> {
-    const record = this.#state.packages[location];
-    const events = record?.built === built ? record.events.filter((e) => e !== event) : [];
-    const tree = fingerprintFolder(path.join(this.#projectDir, location));
-    this.#state.packages[location] = { built, events: [...events, event], ...(tree === undefined ? {} : { tree }) };
+  /** `complete` after the package's last script: only then is its folder's fingerprint recorded, and the package done. */
+  async markFinished(location: string, built: string, event: string, complete: boolean): Promise<void> {
+    const events = this.#state.packages[location]?.events ?? [];
+    const tree = complete ? fingerprintFolder(path.join(this.#projectDir, location)) : undefined;
+    this.#state.packages[location] = { built, events: [...events.filter((e) => e !== event), event], ...(tree === undefined ? {} : { tree }) };
     await this.#save();
   }
 
