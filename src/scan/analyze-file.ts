@@ -5,6 +5,7 @@ import { mayMatterBytes } from "./prefilter.js";
 import { exfiltrationLeads } from "./rules/exfiltration.js";
 import { FILE_RULES, HOSTILE_INPUT_RULE } from "./rules/index.js";
 import { launchedNames } from "./rules/native-binary.js";
+import { dnsCommands, downloadCommands, networkCalls } from "./rules/signals.js";
 import type { FileContext, FileFindingDraft, FileSummary } from "./rules/rule.js";
 import { atInstallTime } from "./rules/rule.js";
 import { evaluatesBuiltCode, hiddenCode } from "./hidden-code.js";
@@ -111,6 +112,7 @@ function analyzeHiddenCode(input: FileInput, file: FileContext, depth: number, s
     findings.push({ rule: "obfuscation", severity: atInstallTime("high", input.installTime), file: input.path, line, column, message: `hides code in ${hidden.how}`, evidence: excerpt(hidden.text) });
     summary.collector ??= inner.summary.collector;
     summary.secret ??= inner.summary.secret;
+    summary.network ||= inner.summary.network;
     if (inner.summary.launches) summary.launches = [...(summary.launches ?? []), ...inner.summary.launches];
   }
 }
@@ -122,6 +124,7 @@ function addLeads(summary: FileSummary, file: FileContext): void {
   if (leads.secret !== undefined) summary.secret = excerpt(leads.secret);
   const launches = launchedNames(file);
   if (launches.length > 0) summary.launches = launches;
+  if (networkCalls(file).length > 0 || downloadCommands(file).length > 0 || dnsCommands(file).length > 0) summary.network = true;
 }
 
 function decode(bytes: Uint8Array): string {

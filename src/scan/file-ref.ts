@@ -28,15 +28,23 @@ export class FileAnalyzer {
   #scratch: Buffer = Buffer.allocUnsafe(1 << 20);
 
   analyze(ref: FileRef): FileAnalysis {
-    const whole = ref.isJavaScript || ref.shellScript;
-    const limit = whole ? SCAN_LIMITS.maxReadBytes : HEAD_BYTES;
     let fd: number | undefined;
     try {
       fd = openSync(ref.absolute, constants.O_RDONLY | constants.O_NOFOLLOW);
       const { size } = fstatSync(fd);
+      let kind = { isJavaScript: ref.isJavaScript, shellScript: ref.shellScript };
+      let whole = kind.isJavaScript || kind.shellScript;
+      if (!whole) {
+        // A file without a code extension is still code when it starts
+        // with a shebang: bin scripts (`bin/cli`) and scripts a package
+        // runs by name. Their first line says which interpreter.
+        kind = scriptByShebang(this.#readAll(fd, Math.min(size, SHEBANG_BYTES))) ?? kind;
+        whole = kind.isJavaScript || kind.shellScript;
+      }
+      const limit = whole ? SCAN_LIMITS.maxReadBytes : HEAD_BYTES;
       if (whole && size > limit) return unreadable(ref, size, `larger than ${limit >> 20} MiB: not read`);
       const bytes = this.#readAll(fd, Math.min(size, limit));
-      const input: FileInput = { path: ref.path, bytes, installTime: ref.installTime, isJavaScript: ref.isJavaScript, shellScript: ref.shellScript };
+      const input: FileInput = { path: ref.path, bytes, installTime: ref.installTime, ...kind };
       // analyzeInDepth copies what it keeps (the text), so the buffer can be reused.
       return triageFile(input) ?? analyzeInDepth(input);
     } catch (error) {
@@ -56,6 +64,16 @@ export class FileAnalyzer {
     }
     return this.#scratch.subarray(0, offset);
   }
+}
+
+const SHEBANG_BYTES = 128;
+
+function scriptByShebang(head: Uint8Array): { isJavaScript: boolean; shellScript: boolean } | undefined {
+  if (head[0] !== 0x23 || head[1] !== 0x21) return undefined;
+  const line = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString("latin1").split("\n")[0]!;
+  if (/\b(?:node|nodejs|bun|deno)\b/.test(line)) return { isJavaScript: true, shellScript: false };
+  if (/\/(?:env\s+)?(?:ba|z|da|k)?sh\b/.test(line)) return { isJavaScript: false, shellScript: true };
+  return undefined;
 }
 
 /** What a file that was never analyzed (unreadable, timed out, crashed a worker) reports. */

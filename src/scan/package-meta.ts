@@ -20,9 +20,27 @@ export function packageJsonFacts(json: unknown, fallbackName: string): PackageJs
   };
 }
 
+/**
+ * The install scripts, and the scripts they run with `npm run x` (or yarn's
+ * and pnpm's): `"preinstall": "npm run setup"` puts `setup` at install time
+ * too, so a payload one script away is not out of sight.
+ */
 export function installScriptsOf(manifest: PackageJsonFacts): Array<{ name: string; command: string }> {
-  return INSTALL_SCRIPTS.filter((name) => manifest.scripts[name] !== undefined).map((name) => ({ name, command: manifest.scripts[name]! }));
+  const found: Array<{ name: string; command: string }> = INSTALL_SCRIPTS.filter((name) => manifest.scripts[name] !== undefined).map((name) => ({ name, command: manifest.scripts[name]! }));
+  const seen = new Set(found.map((script) => script.name));
+  for (let i = 0; i < found.length && found.length < MAX_INSTALL_SCRIPTS; i++) {
+    for (const match of found[i]!.command.matchAll(RUN_SCRIPT)) {
+      const name = match[1]!;
+      if (seen.has(name) || manifest.scripts[name] === undefined) continue;
+      seen.add(name);
+      found.push({ name, command: manifest.scripts[name]! });
+    }
+  }
+  return found;
 }
+
+const RUN_SCRIPT = /\b(?:npm|pnpm|yarn)\s+(?:run(?:-script)?\s+)?(?:--?[\w-]+\s+)*([\w:.-]+)/g;
+const MAX_INSTALL_SCRIPTS = 16;
 
 /**
  * Files an install script runs: `node x.js`, `sh ./setup.sh`, `bun run y`,

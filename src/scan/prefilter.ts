@@ -37,8 +37,10 @@ const HINTS = new NeedleSet({
     "/dev/tcp", "/dev/udp", "mkfifo", "socat", " -i >&", " -i 0>&", "-e /bin/", "-e cmd", "TCPClient", "import socket", "use Socket",
     "rm -", "shutdown", "poweroff", "mkfs", "of=/dev/", ":|:&", "rd /s", "rmdir /s", "del /",
     "Local Storage", "Login Data", "Local Extension Settings", "Local State", "discord_desktop_core", "wallet.dat", "WebhookClient", "{84}", "{27}",
+    "key4.db", "logins.json", "cookies.sqlite", "Opera Software", "YandexBrowser", "Edge/User Data", "Edge\\\\User Data",
     "discordapp", "ipify", "ifconfig.me", "icanhazip", "checkip.amazonaws",
     "| /bin/", "|/bin/", "| sh", "| bash", "stringify(process)",
+    "hookb.in", "mockbin", "requestinspector", "rentry.co", "termbin", "gofile.io", "catbox.moe", "anonfiles", "bore.pub", "localhost.run", "pagekite", "requestrepo", "webhook.cool",
     // Credential files: parsed even without a network client, so that a
     // reader in one file and a collector in another meet (collector-and-secrets).
     ".ssh", "id_rsa", "id_ed25519", ".aws", ".npmrc", ".docker", ".kube", "git-credentials", ".netrc",
@@ -76,13 +78,13 @@ const HINTS = new NeedleSet({
 
 const STANDALONE = new RegExp([
   String.raw`_0x[0-9a-fA-F]{3}`, String.raw`JSON\.stringify\(\s*(?:globalThis\.|global\.)?process\.env\s*\)`, String.raw`eval\s*\(\s*function\s*\(\s*p\s*,`, String.raw`[^ \t][ \t]{150}`,
-  String.raw`oastify\.com|requestcatcher\.com|hookbin\.com|ptsv[23]\.com|postb\.in|webhook-test\.com|\b(?:nslookup|dig|Resolve-DnsName)\s|webhook\.site|api\/webhooks|hooks\.slack|api\.telegram|pastebin|paste\.ee|hastebin|ghostbin|requestbin|pipedream|beeceptor|ngrok|trycloudflare|serveo|localtunnel|loca\.lt|interact\.sh|\boast\.(?:fun|me|pro|live|site|online)|burpcollaborator|canarytokens|dnslog|ceye\.io|transfer\.sh|\bfile\.io\b|ipinfo\.io|bashupload`,
+  String.raw`oastify\.com|requestcatcher\.com|hookbin\.com|ptsv[23]\.com|postb\.in|webhook-test\.com|\b(?:nslookup|dig|Resolve-DnsName)\s|webhook\.site|api\/webhooks|hooks\.slack|api\.telegram|pastebin|paste\.ee|hastebin|ghostbin|requestbin|pipedream|beeceptor|ngrok|trycloudflare|serveo|localtunnel|loca\.lt|interact\.sh|\boast\.(?:fun|me|pro|live|site|online)|burpcollaborator|canarytokens|dnslog|ceye\.io|transfer\.sh|\bfile\.io\b|ipinfo\.io|bashupload|hookb\.in|mockbin\.|requestinspector|rentry\.co|termbin|gofile\.io|catbox\.moe|anonfiles|bore\.pub|localhost\.run|pagekite|requestrepo|webhook\.cool`,
   String.raw`:\/\/(?!(?:127|10|0)\.|192\.168\.)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}`,
   String.raw`trufflehog|trufflesecurity|bun\.sh|setup_bun|bun_environment|oven-sh|\/-\/(?:whoami|npm\/v1|v1\/search)|user\/repos|\.github[\\/]workflows|\bnpm\s+(?:publish|pack|version)\b`,
   String.raw`\bcertutil(?:\.exe)?\s+-urlcache|\bbitsadmin\b|\b(?:xmrig|XMRig|XMRIG)\b|stratum\+|--(?:donate-level|rig-id|cpu-max-threads-hint)\b|(?:minexmr|supportxmr|nanopool|moneroocean|hashvault|c3pool|2miners|f2pool|herominers|unmineable|nicehash)\.`,
-  String.raw`\b(?:curl|wget)\b[^\n]{0,200}\|\s*(?:sudo\s+)?\w*sh\b|\b(?:iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b[^\n]{0,200}\|\s*(?:iex|Invoke-Expression)\b`,
+  String.raw`\b(?:curl|wget)\b[^\n]{0,200}\|\s*(?:sudo\s+)?(?:\w*sh|python[23]?|perl|ruby|node|php)\b|\b(?:iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b[^\n]{0,200}\|\s*(?:iex|Invoke-Expression)\b`,
   REVERSE_SHELL_COMMAND.source, DESTRUCTIVE_COMMAND.source,
-  String.raw`Local Storage|Login Data|Local Extension Settings|Local State|discord_desktop_core|wallet\.dat|WebhookClient|\{2[57]\}|\{84\}|discordapp\.(?:com|net)\/attachments|JSON\.stringify\(\s*process\s*\)`,
+  String.raw`key4\.db|logins\.json|cookies\.sqlite|Opera Software|YandexBrowser|Edge[\\/]+User Data|Local Storage|Login Data|Local Extension Settings|Local State|discord_desktop_core|wallet\.dat|WebhookClient|\{2[57]\}|\{84\}|discordapp\.(?:com|net)\/attachments|JSON\.stringify\(\s*process\s*\)`,
   String.raw`\.ssh[\\/]|['"]\.(?:ssh|aws|docker|kube)['"]|\bid_(?:rsa|ed25519)\b|\.aws[\\/]credentials|\.npmrc\b|\.docker[\\/]config|\.kube[\\/]config|git-credentials|\.netrc\b`,
   PUBLIC_IP_SERVICE.source,
 ].join("|"), "i");

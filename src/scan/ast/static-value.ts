@@ -78,6 +78,11 @@ function decodedCall(node: ESTree.CallExpression, resolve: ConstantResolver | un
   if (callee.type !== "MemberExpression" || callee.property.type !== "Identifier") return undefined;
   const method = callee.property.name;
   const object = callee.object as Node;
+  // `"moc.kooh".split("").reverse().join("")`: a string spelled backwards.
+  if (method === "join" && valueOf(args[0]) === "" && object.type === "CallExpression") {
+    const reversed = reversedSplit(object, valueOf);
+    if (reversed !== undefined) return reversed;
+  }
   if (method === "join" && object.type === "ArrayExpression") {
     const separator = args.length === 0 ? "," : valueOf(args[0]);
     if (separator === undefined) return undefined;
@@ -89,6 +94,16 @@ function decodedCall(node: ESTree.CallExpression, resolve: ConstantResolver | un
   }
   if (method === "toString" && (object.type === "CallExpression" || object.type === "NewExpression")) return bufferFrom(object, valueOf);
   return undefined;
+}
+
+function reversedSplit(node: ESTree.CallExpression, valueOf: (arg: Node | undefined) => string | undefined): string | undefined {
+  const reverse = node.callee;
+  if (reverse.type !== "MemberExpression" || reverse.property.type !== "Identifier" || reverse.property.name !== "reverse") return undefined;
+  const split = reverse.object;
+  if (split.type !== "CallExpression" || split.callee.type !== "MemberExpression" || split.callee.property.type !== "Identifier" || split.callee.property.name !== "split") return undefined;
+  if (valueOf(split.arguments[0] as Node) !== "") return undefined;
+  const text = valueOf(split.callee.object as Node);
+  return text === undefined || text.includes(HOLE) ? undefined : [...text].reverse().join("");
 }
 
 /** `Buffer.from("...", "base64").toString()`, and the deprecated `new Buffer("...", "base64")` old payloads use. */

@@ -28,9 +28,16 @@ const CREDENTIAL_PATHS: CredentialPath[] = [
   { what: "Kubernetes credentials", pattern: /\.kube[\\/]config$/, severity: "medium" },
   { what: "git credentials", pattern: /(?:^|[\\/~])\.(?:git-credentials|netrc)$/, severity: "medium" },
   { what: "Google Cloud credentials", pattern: /gcloud[\\/](?:credentials\.db|application_default_credentials\.json)$/, severity: "medium" },
-  { what: "browser profile", pattern: /Google[\\/]Chrome[\\/]User Data|BraveSoftware[\\/]Brave-Browser[\\/]User Data|\.mozilla[\\/]firefox|Login Data$|Local Extension Settings|Web Data$|Local State$|Network[\\/]Cookies$/, severity: "medium", stealerOnly: true },
+  {
+    what: "browser profile",
+    pattern: /Google[\\/]Chrome[\\/]User Data|BraveSoftware[\\/]Brave-Browser[\\/]User Data|Microsoft[\\/]Edge[\\/]User Data|Yandex[\\/]YandexBrowser[\\/]User Data|Opera Software[\\/]Opera (?:GX )?Stable|\.mozilla[\\/]firefox|Mozilla[\\/]Firefox[\\/]Profiles|Login Data$|Local Extension Settings|Web Data$|Local State$|User Data[\\/](?:Default|Profile \d+)[\\/](?:Network[\\/])?Cookies$|(?:^|[\\/])(?:logins\.json|key4\.db|cookies\.sqlite)$/,
+    severity: "medium", stealerOnly: true,
+  },
   { what: "browser or Discord local storage (session tokens)", pattern: /Local Storage[\\/]leveldb|(?:AppData|Roaming|Application Support|\.config)[\\/]+(?:discord(?:canary|ptb|development)?|Lightcord)(?:[\\/]|$)|discord_desktop_core/i, severity: "medium", stealerOnly: true },
-  { what: "crypto wallet", pattern: /wallet\.dat$|\.electrum|[\\/]Exodus|\.ethereum[\\/]keystore|nkbihfbeogaeaoehlefnkodbefgpgknn|bfnaelmomeimhlpmgjnjophhpkkoljpa|solana[\\/]id\.json$/i, severity: "medium", stealerOnly: true },
+  { what: "crypto wallet", pattern: /wallet\.dat$|\.electrum|[\\/]Exodus|\.ethereum[\\/]keystore|nkbihfbeogaeaoehlefnkodbefgpgknn|bfnaelmomeimhlpmgjnjophhpkkoljpa|fhbohimaelbohpjbbldcngcnapndodjp|hnfanknocfeofbddgcijnmhnfnkdnaad|ibnejdfjmmkpcnlpebklmnkoeoihofec|egjidjbpglichdcondbcbdnbeeppgdph|[\\/]atomic[\\/]Local Storage|solana[\\/]id\.json$/i, severity: "medium", stealerOnly: true },
+  { what: "system password hashes", pattern: /^\/etc\/shadow$/, severity: "medium", stealerOnly: true },
+  { what: "the system's user list", pattern: /^\/etc\/passwd$/, severity: "low" },
+  { what: "shell history", pattern: /(?:^|[\\/~])\.(?:bash|zsh|sh)_history$/, severity: "medium" },
   { what: "dotenv file", pattern: /^(?:[\\/~.]*[\\/])?\.env$/, severity: "info" },
 ];
 

@@ -2,6 +2,7 @@ import { installScriptsOf } from "../package-meta.js";
 import { packageFinding, type PackageRule } from "./rule.js";
 
 const HIGH_MAJOR = 90;
+const NETWORK_TOOL = /\b(?:curl|wget|nslookup|dig|host|ping|nc|Invoke-WebRequest|iwr)\b/;
 
 /**
  * Dependency confusion: a public package named like a company's private one,
@@ -15,10 +16,13 @@ export const dependencyConfusion: PackageRule = {
     const major = Number.parseInt(pkg.manifest.version, 10);
     if (!Number.isFinite(major) || major < HIGH_MAJOR) return [];
     const scripts = installScriptsOf(pkg.manifest);
+    // With an install that talks to the network, the probe is complete: a
+    // version built to win resolution, and code that reports where it landed.
+    const phonesHome = scripts.some(({ command }) => NETWORK_TOOL.test(command)) || pkg.files.some((file) => file.network === true && pkg.installTimeFiles.has(file.path));
     return [packageFinding(
       "dependency-confusion",
-      scripts.length > 0 ? "high" : "low",
-      `version ${major}.x${scripts.length > 0 ? " with an install script" : ""}: the shape of a dependency-confusion package`,
+      scripts.length === 0 ? "low" : phonesHome ? "critical" : "high",
+      `version ${major}.x${scripts.length > 0 ? " with an install script" : ""}${phonesHome ? " that talks to the network" : ""}: the shape of a dependency-confusion package`,
       `version: ${pkg.manifest.version}`,
     )];
   },

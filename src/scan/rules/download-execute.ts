@@ -5,7 +5,7 @@ import type { Node } from "../ast/walk.js";
 import { DROP_HOST, RAW_IP_URL, commandLine, downloadCommands, networkCalls, processCalls, stringsMatching, textMatch } from "./signals.js";
 
 /** `curl … | sh`, `wget -O- … | bash`, `iwr … | iex`: run whatever a server sends. */
-const PIPE_TO_SHELL = /\b(?:curl|wget)\b[^|;&\n]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|\b(?:iwr|Invoke-WebRequest|irm|Invoke-RestMethod)\b[^|;\n]*\|\s*(?:iex|Invoke-Expression)\b/i;
+const PIPE_TO_SHELL = /\b(?:curl|wget)\b[^|;&\n]*\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|python[23]?|perl|ruby|node|php)\b|\b(?:iwr|Invoke-WebRequest|irm|Invoke-RestMethod)\b[^|;\n]*\|\s*(?:iex|Invoke-Expression)\b/i;
 const CODE_RUNNER = /^(?:eval|Function|vm\.runIn(?:New|This)?Context|vm\.Script|vm\.compileFunction|module\._compile|Module\._compile)$|\._compile$/;
 const CHMOD_CALLEE = /^fs(?:\.promises)?\.(?:chmod|chmodSync)$/;
 
@@ -28,7 +28,9 @@ export const downloadExecute: FileRule = {
     }
     const chained = chainedCommand(file);
     if (chained) {
-      report({ severity: atInstallTime("high", file.installTime), message: "downloads a program and runs it in one command line", ...chained });
+      // From a bare IP address there is not even a name to answer for it.
+      const fromRawIp = /\b(?:curl|wget)\b[^\n]*?(?:https?:\/\/)?(?!(?:127|10|0)\.|192\.168\.)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/.test(chained.command);
+      report({ severity: fromRawIp ? "critical" : atInstallTime("high", file.installTime), message: "downloads a program and runs it in one command line", ...chained.at });
       return;
     }
     if (!file.ast) {
@@ -60,7 +62,10 @@ export const downloadExecute: FileRule = {
     }
     const evaluations = codeRunners(file);
     if (evaluations.length > 0) {
-      report({ severity: atInstallTime("medium", file.installTime), message: "fetches from the network and evaluates code in the same file", node: evaluations[0]! });
+      // Bundles hold an HTTP client and a template compiler side by side; a
+      // short hand-written script that does both is a loader.
+      const small = file.text.length < SMALL_SCRIPT;
+      report({ severity: atInstallTime(small ? "high" : "medium", file.installTime), message: "fetches from the network and evaluates code in the same file", node: evaluations[0]! });
       return;
     }
     const chmods = executableModes(file);
@@ -81,7 +86,7 @@ export function downloadsThenRuns(command: string): boolean {
   const fetched = new Set(segments[at]!.split(/[\s"'=]+/).map(baseName).filter((name) => name.length > 1 && !/^-|^(?:curl|wget)$/i.test(name)));
   return segments.slice(at + 1).some((segment) => {
     const words = segment.trim().split(/\s+/);
-    const runs = /^(?:sudo|perl|python[23]?|ruby|node|php|(?:ba|z|da)?sh|chmod|start|open|cmd|powershell|rundll32|regsvr32|mshta|wscript|cscript|msiexec)$/i.test(words[0] ?? "") || /^(?:\.|\/|[A-Za-z]:)[\\/]/.test(words[0] ?? "");
+    const runs = /^(?:sudo|perl|python[23]?|ruby|node|php|(?:ba|z|da)?sh|start|open|cmd|powershell|rundll32|regsvr32|mshta|wscript|cscript|msiexec)$/i.test(words[0] ?? "") || /^(?:\.|\/|[A-Za-z]:)[\\/]/.test(words[0] ?? "");
     return runs && words.some((word) => fetched.has(baseName(word)));
   });
 }
@@ -90,17 +95,16 @@ function baseName(word: string): string {
   return word.replace(/\\/g, "/").replace(/[?#].*$/, "").split("/").pop() ?? "";
 }
 
-function chainedCommand(file: FileContext): { node: Node } | { offset: number } | undefined {
+function chainedCommand(file: FileContext): { at: { node: Node } | { offset: number }; command: string } | undefined {
   if (file.ast) {
     const call = processCalls(file).find((candidate) => downloadsThenRuns(commandLine(file, candidate)));
-    if (call) return { node: call.node };
+    if (call) return { at: { node: call.node }, command: commandLine(file, call) };
     const site = stringsMatching(file, /\b(?:curl|wget)\b/).find((candidate) => downloadsThenRuns(candidate.value));
-    return site ? { node: site.node } : undefined;
+    return site ? { at: { node: site.node }, command: site.value } : undefined;
   }
-  const lines = file.text.split("\n");
   let offset = 0;
-  for (const line of lines) {
-    if (downloadsThenRuns(line)) return { offset };
+  for (const line of file.text.split("\n")) {
+    if (downloadsThenRuns(line)) return { at: { offset }, command: line };
     offset += line.length + 1;
   }
   return undefined;
@@ -128,6 +132,9 @@ function writtenThenRun(file: FileContext, downloads: boolean): { node: Node; ou
     const name = target.type === "Identifier" ? target.name : undefined;
     const path = pathOf(file, target);
     const run = processes.find((call) => (name !== undefined && mentions(call.args[0], name)) || (path !== undefined && !path.includes(HOLE) && commandLine(file, call).includes(path)));
+    // `require(dest)` of what was just written runs it as surely as `node dest`.
+    const required = name === undefined ? undefined : ast.calls.find((call) => call.callee === "require" && mentions(call.args[0], name));
+    if (required) return { node: required.node, outside: true };
     if (!run) continue;
     const outside = dropper || (path !== undefined && OUTSIDE.test(path)) || INTERPRETER.test(commandLine(file, run));
     return { node: run.node, outside };
@@ -141,6 +148,9 @@ function writtenThenRun(file: FileContext, downloads: boolean): { node: Node; ou
   });
   return started ? { node: started.node, outside: true } : undefined;
 }
+
+/** Below this size a file is one hand-written script, not a bundle of libraries. */
+const SMALL_SCRIPT = 8192;
 
 const EXECUTABLE = /\.(?:exe|scr|bat|cmd|ps1|vbs|sh|py|pl|jar|msi)$/i;
 

@@ -1,7 +1,7 @@
 import type { CallSite } from "../ast/facts.js";
 import type { Node } from "../ast/walk.js";
 import { atInstallTime, type FileContext, type FileRule } from "./rule.js";
-import { commandLine, processCalls } from "./signals.js";
+import { commandLine, networkCalls, processCalls } from "./signals.js";
 
 /**
  * The whole environment serialized or walked: that is where CI tokens and
@@ -43,11 +43,22 @@ export function envDumps(file: FileContext): Node[] {
   const ast = file.ast;
   if (!ast) return [];
   // `JSON.stringify(process)` carries the environment too (process.env is one of its fields).
-  const serialized = ast.calls.filter((call) => call.callee === "JSON.stringify" && (isWholeEnv(file, call.args[0]) || ast.nameOf(call.args[0]) === "process")).map((call) => call.node);
+  const serialized = ast.calls.filter((call) => SERIALIZER.test(call.callee) && (isWholeEnv(file, call.args[0]) || ast.nameOf(call.args[0]) === "process" || holdsEnv(file, call.args[0]))).map((call) => call.node);
   const handedOver = ast.envValues.filter((site) => !/env/i.test(site.key)).map((site) => site.node);
+  // `axios.post(url, process.env)`, `fetch(u, { body: { env: process.env } })`: the env as what a request sends.
+  const sent = networkCalls(file).filter((call) => call.args.some((arg) => isWholeEnv(file, arg) || holdsEnv(file, arg))).map((call) => call.node);
   // `execSync("env")`: the same dump, asked of the shell.
   const printed = processCalls(file).filter((call) => /^\s*(?:env|printenv|set)\s*$/.test(commandLine(file, call))).map((call) => call.node);
-  return [...serialized, ...handedOver, ...printed];
+  return [...serialized, ...handedOver, ...sent, ...printed];
+}
+
+/** Turn a value into text or bytes to send. */
+const SERIALIZER = /^(?:JSON\.stringify|querystring\.(?:stringify|encode)|qs\.stringify|util\.inspect|URLSearchParams|btoa|Buffer\.from)$/;
+
+/** An object literal with the whole env as one of its values, under any key (`{ env: process.env }` too). */
+function holdsEnv(file: FileContext, node: Node | undefined): boolean {
+  const value = file.ast?.resolve(node);
+  return value?.type === "ObjectExpression" && value.properties.some((property) => property.type === "Property" && isWholeEnv(file, property.value as Node));
 }
 
 export function envEnumerations(file: FileContext): Node[] {

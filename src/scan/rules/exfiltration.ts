@@ -8,7 +8,9 @@ import { DROP_HOST, RAW_IP_URL, commandLine, dnsCalls, dnsCommands, downloadComm
 
 /** Host facts a dependency-confusion probe sends home to learn whose machine ran it. */
 const IDENTITY_CALLEE = /^os\.(?:hostname|userInfo)$/;
-const CONTEXT_CALLEE = /^os\.(?:homedir|networkInterfaces)$|^process\.cwd$/;
+const CONTEXT_CALLEE = /^os\.(?:homedir|networkInterfaces)$|^process\.cwd$|^dns\.getServers$/;
+/** What kind of machine: every installer reads these, so they count only at install time, next to an identity. */
+const MACHINE_FACT = /^os\.(?:platform|type|release|arch|cpus|totalmem|uptime|version)$|^process\.(?:platform|arch|version|versions)$/;
 /** The same facts asked of the shell: `execSync("whoami")`, `exec("curl ifconfig.me")`. */
 const IDENTITY_COMMAND = /^\s*(?:whoami|hostname|id|uname(?:\s+-\w+)?)\s*$/;
 const CONTEXT_COMMAND = /^\s*(?:pwd|ifconfig|ipconfig|ip\s+a(?:ddr)?)\b/;
@@ -154,6 +156,10 @@ function probeSources(file: FileContext): { identity: Node; kinds: number } | un
     ...ast.members.filter((site) => CONTEXT_CALLEE.test(site.path)).map((site) => site.path),
     ...shellFacts(file, CONTEXT_COMMAND).map(({ command }) => command.trim().split(/\s/)[0]!),
     ...(stringsMatching(file, PUBLIC_IP_SERVICE).length > 0 ? ["public-ip"] : []),
+    // At install time the install folder names the project (and the company
+    // in a dependency-confusion hit), and machine facts complete the picture.
+    ...(file.installTime && /\b__(?:dirname|filename)\b/.test(file.text) ? ["folder"] : []),
+    ...(file.installTime && (ast.calls.some((call) => MACHINE_FACT.test(call.callee)) || ast.members.some((site) => MACHINE_FACT.test(site.path))) ? ["machine"] : []),
   ];
   const kinds = new Set([...identity.map((fact) => fact.kind.replace(/^os\./, "")), ...context.map((kind) => kind.replace(/^os\./, ""))]);
   return identity.length === 0 ? undefined : { identity: identity[0]!.node, kinds: kinds.size };

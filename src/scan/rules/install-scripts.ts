@@ -1,10 +1,12 @@
 import { installScriptsOf } from "../package-meta.js";
 import type { Severity } from "../types.js";
 import { packageFinding, type PackageContext, type PackageRule } from "./rule.js";
+import { downloadsThenRuns } from "./download-execute.js";
 import { DROP_HOST } from "./signals.js";
 
 interface CommandShape {
-  pattern: RegExp;
+  /** A regular expression, or any test over the command line. */
+  pattern: { test(command: string): boolean };
   severity: Severity;
   why: string;
 }
@@ -16,8 +18,10 @@ const SHAPES: CommandShape[] = [
     severity: "critical", why: "sends host facts (hostname, user, folder) out in a request or DNS query",
   },
   { pattern: DROP_HOST, severity: "critical", why: "contacts a data-collection host (webhook, tunnel, OAST domain)" },
-  { pattern: /\b(?:curl|wget)\b[^|;&]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|\b(?:iwr|irm|Invoke-WebRequest)\b[^|]*\|\s*iex\b/i, severity: "critical", why: "pipes a download into a shell" },
+  { pattern: /\b(?:env|printenv)\b\s*\|\s*(?:curl|wget|nc)\b|\b(?:curl|wget)\b[^|;&\n]*(?:\$\((?:env|printenv)\)|@(?:~|\$HOME|\/etc)\/)/, severity: "critical", why: "sends the environment or a local file with curl or wget" },
+  { pattern: /\b(?:curl|wget)\b[^|;&]*\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|python[23]?|perl|ruby|node|php)\b|\b(?:iwr|irm|Invoke-WebRequest)\b[^|]*\|\s*iex\b/i, severity: "critical", why: "pipes a download into a shell" },
   { pattern: /base64\s+(?:-d|--decode)[^|]*\|\s*(?:ba)?sh\b|\beval\s+"?\$\(/i, severity: "critical", why: "decodes and runs hidden shell code" },
+  { pattern: { test: downloadsThenRuns }, severity: "critical", why: "downloads a program and runs it" },
   { pattern: /\b(?:curl|wget|Invoke-WebRequest|iwr)\b/i, severity: "high", why: "downloads at install time" },
   { pattern: /\b(?:nohup|setsid|disown)\b|\bstart\s+\/b\b|&\s*$/i, severity: "high", why: "leaves a background process running after the install" },
   { pattern: /\bnode(?:js)?\s+(?:-\S+\s+)*[\w./\\-]+\.(?:md|markdown|txt|json|png|jpe?g|gif|ico|css|html?|ya?ml|svg|lock|log|dat)\b/i, severity: "high", why: "runs a file disguised as documentation or data with node" },

@@ -38,10 +38,18 @@ export const nativeBinary: PackageRule = {
   },
 };
 
+/**
+ * Scripts npm runs without being asked besides the install ones: uninstall
+ * scripts (npm 6 and earlier ran them; the "Cursed" packages used
+ * preuninstall) and prepare (run for git dependencies).
+ */
+const LIFECYCLE_EXTRA = ["preuninstall", "uninstall", "postuninstall", "prepare"] as const;
+
 /** Named by an install command (`"postinstall": "lib.exe"`), or launched by install-time code. */
 function startedAtInstall(pkg: PackageContext, binary: FileSummary): boolean {
   const name = posix.basename(binary.path);
-  const named = installScriptsOf(pkg.manifest).some(({ command }) => command.split(/[\s"'&|;()]+/).some((word) => word === binary.path || posix.basename(word.replace(/\\/g, "/")) === name));
+  const commands = [...installScriptsOf(pkg.manifest).map(({ command }) => command), ...LIFECYCLE_EXTRA.map((script) => pkg.manifest.scripts[script] ?? "")];
+  const named = commands.some((command) => command.split(/[\s"'&|;()]+/).some((word) => word === binary.path || posix.basename(word.replace(/\\/g, "/")) === name));
   return named || startedBy(pkg.files.filter((file) => pkg.installTimeFiles.has(file.path)), binary);
 }
 

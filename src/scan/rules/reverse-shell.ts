@@ -20,6 +20,8 @@ export const REVERSE_SHELL_COMMAND = new RegExp([
   String.raw`\bimport\s+socket\b[^\n]*\b(?:subprocess|pty)\b`,
   String.raw`\buse\s+Socket\b[^\n]*\bexec\b`,
   String.raw`Net\.Sockets\.TCPClient`,
+  String.raw`\bfsockopen\s*\([^)]*\)[^\n]*\b(?:exec|proc_open|shell_exec|system)\b`,
+  String.raw`\bruby\s+-rsocket\b`,
 ].join("|"), "i");
 
 const SOCKET_CALLEE = /^(?:net\.(?:connect|createConnection|Socket)|tls\.connect)$/;
@@ -71,7 +73,8 @@ function socketPipedToShell(file: FileContext): Node | undefined {
   const socket = ast.calls.some((call) => SOCKET_CALLEE.test(call.callee));
   const shell = processCalls(file).find((call) => spawnsShell(file, call));
   if (!socket || !shell) return undefined;
-  const pipe = ast.calls.some((call) => isStdioPipe(call) || (/(?:^|\.)pump$/.test(call.callee) && call.args.some(isStdio)));
+  // Wired with pipe() or util.pump(), or by hand: `socket.on("data", (d) => sh.stdin.write(d))`.
+  const pipe = ast.calls.some((call) => isStdioPipe(call) || (/(?:^|\.)pump$/.test(call.callee) && call.args.some(isStdio)) || writesToStdin(call));
   return pipe ? shell.node : undefined;
 }
 
@@ -87,6 +90,12 @@ function isStdioPipe(call: CallSite): boolean {
   const callee = call.node.callee;
   if (callee.type !== "MemberExpression" || callee.property.type !== "Identifier" || callee.property.name !== "pipe") return false;
   return isStdio(callee.object as Node) || call.args.some(isStdio);
+}
+
+function writesToStdin(call: CallSite): boolean {
+  const callee = call.node.callee;
+  return callee.type === "MemberExpression" && callee.property.type === "Identifier" && callee.property.name === "write" && isStdio(callee.object as Node)
+    && (callee.object as { property: { name?: string } }).property.name === "stdin";
 }
 
 function isStdio(node: Node): boolean {

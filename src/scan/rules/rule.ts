@@ -53,6 +53,8 @@ export interface FileSummary {
   /** For collector-and-secrets: a host that collects data, and a credential source, named in this file (evidence). */
   collector?: string;
   secret?: string;
+  /** The file calls the network (HTTP, sockets, DNS, curl …): with `installTimeFiles`, an install that phones out. */
+  network?: boolean;
   /** Base names of the files this file's process calls start (native-binary matches them to bundled executables). */
   launches?: string[];
 }

@@ -7,6 +7,7 @@ ruleTable("credential-files", {
     { name: "aws credentials", code: "read(require('path').join(home, '.aws', 'credentials'));", installTime: true, atLeast: "medium" },
     { name: "MetaMask extension storage", code: "const p = home + '/Library/Application Support/Google/Chrome/Default/Local Extension Settings/nkbihfbeogaeaoehlefnkodbefgpgknn'; require('https').request(o).end(p);", atLeast: "medium" },
     { name: "kube config", code: "fs.readFile(`${process.env.HOME}/.kube/config`, (e, d) => axios.post(u, d));", atLeast: "medium" },
+    { name: "Firefox's key and login stores", code: "const dir = path.join(appData, 'Mozilla', 'Firefox', 'Profiles', profile); send(path.join(dir, 'key4.db'), path.join(dir, 'logins.json')); fetch(u);", atLeast: "medium" },
     { name: "Discord's token store", code: "const p = `${home}/AppData/Roaming/discord/Local Storage/leveldb`; require('fs').readdirSync(p);", atLeast: "medium" },
     { name: "a Discord token pattern searched in files", code: "for (const m of text.match(/[\\w-]{24}\\.[\\w-]{6}\\.[\\w-]{27}/g)) found.push(m); fetch(u);", atLeast: "medium" },
     { name: "Discord client code for injection", code: "const target = glob.sync(dir + '\\\\app-*\\\\modules\\\\discord_desktop_core-*\\\\discord_desktop_core\\\\index.js'); https.get(u);", atLeast: "medium" },

