@@ -3,7 +3,10 @@
  * code at install time, what the project's policy says about each package,
  * and the grants an approved script runs with. Nothing here runs a script.
  */
-export { InstallError, PolicyError, type InstallErrorOptions } from "./errors.js";
+export {
+  InstallError, PolicyError, ApprovalNeededError, ScriptFailedError, NpmFailedError, InstallInterruptedError, FolderNotWritableError,
+  EXIT_INSTALL_REFUSED, EXIT_NEEDS_APPROVAL, EXIT_SCRIPT_FAILED, EXIT_INTERRUPTED, type InstallErrorOptions,
+} from "./errors.js";
 export { inventoryInstallScripts, type Inventory, type InventoryOptions, type ScriptedPackage, type ProjectPackage } from "./inventory.js";
 export { INSTALL_EVENTS, PROJECT_EVENTS, DEFAULT_GYP_INSTALL, type InstallEvent, type ProjectEvent, type LifecycleScript, type ScriptTarget, type ScriptHint } from "./lifecycle-script.js";
 export { type InstallCode, hashInstallCode } from "./install-code.js";
