@@ -51,7 +51,7 @@ describe("the proxy's memory is cordon's, not the sandbox's", () => {
     let failed = true;
     try {
       const upload = (path: string): string => `POST ${path} HTTP/1.1\r\nHost: api.test\r\nAuthorization: ${proxy.placeholder}\r\nContent-Length: ${BODY.length}\r\n\r\n`;
-      await Promise.all(Array.from({ length: 150 }, async (_, i) => {
+      const connecting = Promise.all(Array.from({ length: 150 }, async (_, i) => {
         const socket = await tlsThroughProxy(proxy.port, "api.test", api.port, proxy.caPem);
         socket.on("error", () => {});
         clients.push(socket);
@@ -67,6 +67,7 @@ describe("the proxy's memory is cordon's, not the sandbox's", () => {
           }
         }
       }));
+      await Promise.race([connecting, new Promise((_, reject) => setTimeout(() => reject(new Error("150 tunnels did not open within 20 s")), 20_000).unref())]);
       // The attack runs until cordon is over the limit, or until no more
       // bytes move (everything is held by back-pressure), or the guard ends it.
       let peakSeen = 0;
@@ -84,13 +85,22 @@ describe("the proxy's memory is cordon's, not the sandbox's", () => {
       }
       assert.ok(peakSeen < LIMIT, `cordon's proxy reached ${Math.round(peakSeen / MiB)} MB`);
 
-      // cordon is fine: the attack's connections go, and the next request through the proxy gets the real value to the API.
+      // cordon is fine: once the attack's exchanges end, the next request
+      // gets the real value to the API. (A stalled exchange whose client has
+      // gone ends when its upstream does: the proxy is not reading that
+      // client, so it cannot see it leave. Here the API drops them, as its
+      // own timeout or cordon's idle timeout would.)
       for (const socket of clients) socket.destroy();
+      api.server.closeAllConnections();
       const socket = await tlsThroughProxy(proxy.port, "api.test", api.port, proxy.caPem);
       const reply = await new Promise<string>((resolve) => {
         let text = "";
+        const guard = setTimeout(() => socket.destroy(), 20_000);
         socket.on("data", (chunk: Buffer) => (text += chunk.toString()));
-        socket.once("close", () => resolve(text));
+        socket.once("close", () => {
+          clearTimeout(guard);
+          resolve(text);
+        });
         socket.write(`GET /ok HTTP/1.1\r\nHost: api.test\r\nAuthorization: ${proxy.placeholder}\r\nConnection: close\r\n\r\n`);
       });
       assert.match(reply, /^HTTP\/1.1 200/);
