@@ -33,6 +33,13 @@ export interface ScriptOutcome {
   bypassAttempts: number;
   /** What the script left in its private home (gone with the sandbox), largest first (hostile paths: sanitize). */
   discardedHomeWrites: HomeWrite[];
+  /**
+   * Files that run code later (a `.git` with hooks or `core.fsmonitor`,
+   * `.envrc`, `.npmrc`, workflows, …) the script created or changed in its
+   * package folder, or "unchecked" when it left too much to look through.
+   * Either fails the script: no package needs them to install.
+   */
+  planted: string[] | "unchecked";
 }
 
 export type ExecuteEvent =
@@ -111,7 +118,7 @@ async function runPackage(decision: Approved, options: ExecuteOptions): Promise<
   // npm ran and is a fresh extraction now, so every script runs again.
   const finished = options.state.finishedEvents(pkg.location, built);
   if (pkg.scripts.every((script) => finished.has(script.event))) {
-    return pkg.scripts.map((script) => ({ package: pkg, script, status: "already-done", exitCode: 0, durationMs: 0, limitHit: undefined, outputTail: "", blockedHosts: [], unreachableHosts: [], reachedHosts: 0, bypassAttempts: 0, discardedHomeWrites: [] }));
+    return pkg.scripts.map((script) => ({ package: pkg, script, status: "already-done", exitCode: 0, durationMs: 0, limitHit: undefined, outputTail: "", blockedHosts: [], unreachableHosts: [], reachedHosts: 0, bypassAttempts: 0, discardedHomeWrites: [], planted: [] }));
   }
   const results: ScriptOutcome[] = [];
   if (options.signal?.aborted) return results;
@@ -173,11 +180,13 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
     },
   });
   const home = takeHomeReport(result.stderr.toString("utf8"), wrapped.marker);
+  const planted = result.persistence.map((p) => `${p.change} ${path.relative(pkg.dir, p.path)}`);
+  if (!result.persistenceChecked) planted.push("(too many files to check for planted hooks)");
   const output = `${result.stdout.toString("utf8")}${home.stderr}`;
   const outcome: ScriptOutcome = {
     package: pkg,
     script,
-    status: result.exitCode === 0 ? "ok" : options.signal?.aborted ? "stopped" : "failed",
+    status: result.exitCode === 0 && planted.length === 0 ? "ok" : options.signal?.aborted ? "stopped" : "failed",
     exitCode: result.exitCode,
     durationMs: Math.round(result.durationMs),
     limitHit: result.limitHit,
@@ -187,6 +196,7 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
     reachedHosts,
     bypassAttempts,
     discardedHomeWrites: home.writes,
+    planted: result.persistenceChecked ? planted : "unchecked",
   };
   options.audit.write({
     type: "script",
@@ -198,6 +208,7 @@ async function runScript(decision: Approved, script: LifecycleScript, options: E
     durationMs: outcome.durationMs,
     ...(outcome.limitHit ? { limitHit: outcome.limitHit } : {}),
     ...(home.writes.length > 0 ? { discardedHomeWrites: home.writes } : {}),
+    ...(planted.length > 0 ? { planted } : {}),
     grants: { read: permissions.read.map(short), write: permissions.write.map(short), env: [...decision.grants.env], net: [...decision.grants.net] },
   });
   return outcome;

@@ -121,7 +121,12 @@ function printProgress(event: InstallProgress): void {
       const o = event.outcome;
       const id = sanitizeForTerminal(displayId(o.package.identity));
       if (o.status === "ok") say(`    ${paint("green", "✔")} ${id} ${o.script.event} finished in ${(o.durationMs / 1000).toFixed(1)}s`);
+      else if (o.status === "failed" && o.exitCode === 0) say(`    ${paint("red", "✘")} ${id} ${o.script.event} failed: it planted files that run code later, outside any sandbox`);
       else if (o.status === "failed") say(`    ${paint("red", "✘")} ${id} ${o.script.event} failed with exit code ${o.exitCode}`);
+      if (o.planted === "unchecked" || o.planted.length > 0) {
+        const lines = o.planted === "unchecked" ? ["its folder holds too many files to check for planted git hooks and rc files"] : o.planted;
+        for (const line of lines) say(`    ${paint("red", "⚠")} ${sanitizeForTerminal(line)}`);
+      }
       else if (o.status === "stopped") say(`    ${paint("yellow", "■")} ${id} ${o.script.event} stopped`);
       if (o.status !== "stopped") for (const line of homeWritesAdvice(o)) say(`    ${paint("yellow", "⚠")} ${sanitizeForTerminal(line)}`);
       if (o.status === "ok" && (o.blockedHosts.length > 0 || o.unreachableHosts.length > 0 || o.bypassAttempts > 0)) {
