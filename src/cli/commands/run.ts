@@ -119,6 +119,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       onSecretEvent: (event) => {
         if (event.type === "secret-exfiltration") {
           say(`cordon: ${event.name}'s placeholder was sent to ${sanitizeForTerminal(event.host)} (in the ${event.where}), which it is not bound to: it stayed a placeholder. This looks like an exfiltration attempt.`);
+        } else if (event.type === "exchange-refused") {
+          say(`cordon: ${sanitizeForTerminal(event.reason)}`);
         } else if (event.type === "upstream-certificate") {
           say(`cordon: the real ${sanitizeForTerminal(event.host)} presented a certificate that does not verify (${event.reason}); nothing was sent.`);
         }
