@@ -71,7 +71,8 @@ class UnpackedDevset implements AsyncDisposable {
 export async function evaluateDevset(pool: FileAnalyzerPool, devsetDir: string, options: { verbose: boolean }) {
   const zip = join(devsetDir, "samples.zip");
   if (!existsSync(zip)) {
-    console.log(`\nReal-malware dev set: not found at ${devsetDir} (pass --devset=DIR, a folder with samples.zip and index.tsv)`);
+    // Said out loud: a missing set must not read as a recall of zero, nor pass silently.
+    console.log(`\nReal-malware dev set: SKIPPED, not found at ${devsetDir} (pass --devset=DIR, a folder with samples.zip and index.tsv)`);
     return undefined;
   }
   const samples = await loadIndex(join(devsetDir, "index.tsv"));

@@ -52,7 +52,39 @@ async function main(): Promise<void> {
   }
   await mkdir(cacheDir, { recursive: true });
   await writeFile(join(cacheDir, "eval-report.json"), JSON.stringify(summary, null, 2));
+  printSummary(summary as Parameters<typeof printSummary>[0]);
   console.log(`\nFull results: ${join(cacheDir, "eval-report.json")}`);
+}
+
+/** The headline figures, one per line, in one place at the end. */
+function printSummary(summary: {
+  malicious?: Awaited<ReturnType<typeof evaluateMalicious>>;
+  devset?: Awaited<ReturnType<typeof evaluateDevset>>;
+  benign?: Awaited<ReturnType<typeof evaluateBenign>>;
+}): void {
+  const share = (hits: number, total: number) => `${(total ? hits / total : 0).toFixed(2)} (${hits} of ${total})`;
+  const malicious = (rows: ReadonlyArray<{ verdict: string }>) => share(rows.filter((row) => row.verdict === "malicious").length, rows.length);
+  const flagged = (rows: ReadonlyArray<{ verdict: string }>) => share(rows.filter((row) => row.verdict !== "ok").length, rows.length);
+  console.log("\nSummary");
+  if (summary.malicious) console.log(`  replicas, recall (malicious):                 ${malicious(summary.malicious.rows)}`);
+  if (summary.devset) {
+    const { rows } = summary.devset;
+    const development = rows.filter((row) => !row.holdout);
+    const heldOut = rows.filter((row) => row.holdout);
+    console.log(`  real malware, development part, malicious:    ${malicious(development)}`);
+    console.log(`  real malware, development part, flagged:      ${flagged(development)}`);
+    console.log(`  real malware, held-out part, malicious:       ${malicious(heldOut)}`);
+    console.log(`  real malware, held-out part, flagged:         ${flagged(heldOut)}`);
+  }
+  if (summary.benign) {
+    const { packages, flagged: flaggedBenign } = summary.benign;
+    const percent = (verdict: string) => {
+      const count = flaggedBenign.filter((f) => f.verdict === verdict).length;
+      return `${(packages ? (100 * count) / packages : 0).toFixed(2)} % (${count} of ${packages})`;
+    };
+    console.log(`  benign, called malicious:                     ${percent("malicious")}`);
+    console.log(`  benign, called suspicious:                    ${percent("suspicious")}`);
+  }
 }
 
 async function evaluateMalicious(pool: FileAnalyzerPool) {

@@ -112,6 +112,7 @@ function analyzeHiddenCode(input: FileInput, file: FileContext, depth: number, s
     findings.push({ rule: "obfuscation", severity: atInstallTime("high", input.installTime), file: input.path, line, column, message: `hides code in ${hidden.how}`, evidence: excerpt(hidden.text) });
     summary.collector ??= inner.summary.collector;
     summary.secret ??= inner.summary.secret;
+    summary.secretKind ??= inner.summary.secretKind;
     summary.network ||= inner.summary.network;
     if (inner.summary.launches) summary.launches = [...(summary.launches ?? []), ...inner.summary.launches];
   }
@@ -122,6 +123,9 @@ function addLeads(summary: FileSummary, file: FileContext): void {
   const leads = exfiltrationLeads(file);
   if (leads.collector !== undefined) summary.collector = excerpt(leads.collector);
   if (leads.secret !== undefined) summary.secret = excerpt(leads.secret);
+  if (leads.secretKind !== undefined) summary.secretKind = leads.secretKind;
+  const requires = file.ast?.modules.filter((module) => module.startsWith(".")).slice(0, 50) ?? [];
+  if (requires.length > 0) summary.requires = requires;
   const launches = launchedNames(file);
   if (launches.length > 0) summary.launches = launches;
   if (networkCalls(file).length > 0 || downloadCommands(file).length > 0 || dnsCommands(file).length > 0) summary.network = true;

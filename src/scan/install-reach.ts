@@ -58,10 +58,15 @@ function filesNamedIn(dir: string, file: string, paths: ReadonlySet<string>): st
   }
   const found: string[] = [];
   for (const match of text.matchAll(NAMED_FILE)) {
-    const named = posix.normalize(posix.join(posix.dirname(file), match[1] ?? match[2]!));
-    if (named.startsWith("../")) continue;
-    const resolved = [named, `${named}.js`, `${named}.cjs`, `${named}.mjs`, `${named}/index.js`].find((candidate) => paths.has(candidate));
+    const resolved = resolveInPackage(file, match[1] ?? match[2]!, paths);
     if (resolved) found.push(resolved);
   }
   return found;
+}
+
+/** A path or module specifier written in `file`, as a file of the package (never outside it). */
+export function resolveInPackage(file: string, specifier: string, paths: ReadonlySet<string>): string | undefined {
+  const named = posix.normalize(posix.join(posix.dirname(file), specifier));
+  if (named.startsWith("../") || named === "..") return undefined;
+  return [named, `${named}.js`, `${named}.cjs`, `${named}.mjs`, `${named}/index.js`].find((candidate) => paths.has(candidate));
 }

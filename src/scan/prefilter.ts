@@ -65,6 +65,8 @@ const HINTS = new NeedleSet({
   ],
   childProcess: ["child_process"],
   program: [".exe", ".bat", ".cmd"],
+  // A module of the package: a file that sends may get what it sends from one (exfiltration-across-files).
+  localModule: ["require('./", "require(\"./", "require('../", "require(\"../", "from './", "from \"./", "from '../", "from \"../"],
   background: ["detached", "nohup", "setsid"],
   decipher: ["createDecipher"],
   codeRunner: ["eval", "Function"],
@@ -116,6 +118,7 @@ export function mayMatterBytes(bytes: Uint8Array): boolean {
   const text = (): string => (decoded ??= Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1"));
   if (has("standalone") && STANDALONE.test(text())) return true;
   if (has("network") && has("payload") && NETWORK.test(text()) && PAYLOAD.test(text())) return true;
+  if (has("network") && has("localModule") && NETWORK.test(text())) return true;
   if (has("childProcess") && (has("background") || has("program"))) return true;
   if (has("decipher") && DECIPHER_USE.test(text())) return true;
   if (has("codeRunner") && has("decoder") && EVAL_OF_DECODED.test(text())) return true;

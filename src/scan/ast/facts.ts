@@ -29,6 +29,8 @@ export interface AstFacts {
   forInOver: MemberSite[];
   /** Object properties whose value is the whole `process.env` (`{ e: process.env }`), with their keys. */
   envValues: Array<{ key: string; node: Node }>;
+  /** Static module specifiers this file loads: `import … from "x"`, `require("x")`, `import("x")`. */
+  modules: string[];
   /** Identifiers like `_0x3f2a1b`, the mark of javascript-obfuscator. */
   hexNames: number;
   /** Identifiers holding zero-width characters (`do\u200C`): names built to look like keywords or nothing at all. */
@@ -154,6 +156,11 @@ export function collectFacts(program: Node): AstFacts {
     forInOver: forIns.filter((f) => f.right.type === "MemberExpression").map((f) => ({ path: nameOf(f.right as Node), node: f.right as ESTree.MemberExpression })),
     envValues: [
       ...properties.filter((p) => nameOf(p.value as Node) === "process.env").map((p) => ({ key: staticName(p.key as Node) ?? "", node: p as Node })),
+    ],
+    modules: [
+      ...imports.map((declaration) => String(declaration.source.value)),
+      ...calls.filter((node) => node.type === "CallExpression" && node.callee.type === "Identifier" && (node.callee.name === "require" || bindings.get(node.callee.name) === "require"))
+        .map((node) => stringOf(node.arguments[0] as Node)).filter((value): value is string => value !== undefined && !value.includes(HOLE)),
     ],
     hexNames,
     invisibleNames,

@@ -88,7 +88,7 @@ export const exfiltration: FileRule = {
  * a place that collects data, and something worth stealing, each with a
  * short piece of evidence. Either may be missing.
  */
-export function exfiltrationLeads(file: FileContext): { collector: string | undefined; secret: string | undefined } {
+export function exfiltrationLeads(file: FileContext): { collector: string | undefined; secret: string | undefined; secretKind: "env" | "stealer" | "file" | undefined } {
   const collectorNode = stringsMatching(file, DROP_HOST)[0]?.node ?? stringsMatching(file, RAW_IP_URL)[0]?.node
     ?? networkCalls(file).find((call) => /(?:^|\.)WebhookClient$/.test(call.callee))?.node;
   const sources = secretSources(file, { enumerations: true });
@@ -99,6 +99,7 @@ export function exfiltrationLeads(file: FileContext): { collector: string | unde
   return {
     collector: collectorNode ? sourceOf(file, collectorNode) : textCollector === undefined ? undefined : file.text.slice(textCollector, textCollector + 60),
     secret: secretNode ? sourceOf(file, secretNode) : textSecret === undefined ? undefined : file.text.slice(textSecret, textSecret + 60),
+    secretKind: sources.wholeEnv.length > 0 ? "env" : sources.stealer.length > 0 ? "stealer" : secretNode || textSecret !== undefined ? "file" : undefined,
   };
 }
 

@@ -7,6 +7,7 @@ import { detachedSpawn } from "./detached-spawn.js";
 import { downloadExecute } from "./download-execute.js";
 import { envHarvest } from "./env-harvest.js";
 import { exfiltration } from "./exfiltration.js";
+import { exfiltrationAcrossFiles } from "./exfiltration-across-files.js";
 import { geoTargeting } from "./geo-targeting.js";
 import { installScripts } from "./install-scripts.js";
 import { manifestConfusion } from "./manifest-confusion.js";
@@ -28,7 +29,7 @@ export const FILE_RULES: readonly FileRule[] = [
 /** Rules that read the package as a whole: metadata, file list, per-file summaries. */
 export const PACKAGE_RULES: readonly PackageRule[] = [
   installScripts, minifiedInstallScript, manifestConfusion, typosquat, dependencyConfusion, nativeBinary,
-  reverseShellScripts, destructiveScripts, collectorAndSecrets,
+  reverseShellScripts, destructiveScripts, collectorAndSecrets, exfiltrationAcrossFiles,
 ];
 
 /** Findings the scanner itself reports about input it could not fully read. */

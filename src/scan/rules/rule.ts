@@ -53,6 +53,10 @@ export interface FileSummary {
   /** For collector-and-secrets: a host that collects data, and a credential source, named in this file (evidence). */
   collector?: string;
   secret?: string;
+  /** What kind of secret: the whole environment, a stealer-only store, or a credential file. */
+  secretKind?: "env" | "stealer" | "file";
+  /** Modules of the package this file loads (`./lib/x`), as written. */
+  requires?: string[];
   /** The file calls the network (HTTP, sockets, DNS, curl …): with `installTimeFiles`, an install that phones out. */
   network?: boolean;
   /** Base names of the files this file's process calls start (native-binary matches them to bundled executables). */
