@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { run } from "../src/engine/run.js";
+import { run } from "../src/sandbox/run.js";
 import { median, percentile, round, timeInterleaved, type Figure } from "./stats.js";
 
 function exitOf(file: string, args: string[]): Promise<number | null> {

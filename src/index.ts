@@ -1,5 +1,5 @@
-export { run, DEFAULT_OUTPUT_BYTES, type RunOptions, type RunResult } from "./engine/run.js";
-export { SandboxedProcess, type SandboxExit, type SpawnOptions } from "./engine/sandboxed-process.js";
+export { run, DEFAULT_OUTPUT_BYTES, type RunOptions, type RunResult } from "./sandbox/run.js";
+export { SandboxedProcess, type SandboxExit, type SpawnOptions } from "./sandbox/sandboxed-process.js";
 export type { SandboxBackend, LaunchedSandbox, LaunchOptions, StdioMode } from "./engine/backend.js";
 export { BubblewrapBackend } from "./engine/bwrap/backend.js";
 export { planSandbox, type SandboxPlan, type Mount } from "./engine/plan.js";

@@ -43,3 +43,10 @@ test("the library emits; only the CLI exits the process", () => {
   const offenders = files.filter((f) => !f.file.startsWith("cli/") && /process\.exit\(/.test(f.text) && !f.file.startsWith("net/inside/") && !f.file.includes("/helpers/") && !f.file.includes("/worker/"));
   assert.deepEqual(offenders.map((f) => f.file), []);
 });
+
+test("the engine and the network layer do not import each other; src/sandbox composes them", () => {
+  const crossing = files.filter((f) =>
+    (f.file.startsWith("engine/") && /from\s+["'](\.\.\/)+net\/|import\(\s*["'](\.\.\/)+net\//.test(f.text)) ||
+    (f.file.startsWith("net/") && /from\s+["'](\.\.\/)+engine\/|import\(\s*["'](\.\.\/)+engine\//.test(f.text)));
+  assert.deepEqual(crossing.map((f) => f.file), []);
+});

@@ -2,9 +2,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { CommandNotFoundError, ConfigError } from "../errors.js";
 import { envGrantAllows, type Limits, type Permissions } from "../policy/permissions.js";
+import type { NetGrant } from "../policy/net-grant.js";
 import { isInside, resolveGrantPaths, type ResolvedGrant } from "./grant-paths.js";
 import type { HostFacts } from "./host-facts.js";
 import type { PersistenceScan } from "./persistence.js";
+import { chooseLimitStrategy, type LimitStrategy } from "./limits/enforce.js";
+import type { SeccompOptions } from "./seccomp/filter.js";
 
 /** One step in building the sandbox's filesystem, applied in order. */
 export type Mount =
@@ -38,6 +41,17 @@ export interface SandboxPlan {
   hostname: string;
   /** Limits in force: the granted ones, and defaults for the rest (see DEFAULT_*). */
   limits: Limits & { diskBytes: number; memoryBytes: number; pids: number };
+  /** How each limit is enforced on this host (a cgroup, or rlimits), and the rlimits to set. */
+  limitStrategy: LimitStrategy;
+  /** What the seccomp filter refuses beyond its fixed list (docs/seccomp.md). */
+  seccomp: SeccompOptions;
+  /**
+   * The egress proxy on the sandbox's loopback, when the sandbox gets one:
+   * the grants it allows; it is attached while the command is held.
+   */
+  network: { proxy: string; grants: readonly NetGrant[] } | undefined;
+  /** Each secret's name (its placeholder is in `env`) and the hosts it is bound to. */
+  secrets: readonly { name: string; hosts: readonly string[] }[];
   /** The writable grants, and what of persistence.ts's watch list was in them before the run. */
   persistenceWatch: { roots: readonly string[]; baseline: PersistenceScan };
   warnings: readonly string[];
@@ -56,12 +70,30 @@ export const DEFAULT_MEMORY_SHARE = 0.5;
 /** Host variables every sandbox gets, because programs print badly without them. */
 const PASSED_ENV = (name: string): boolean => name === "LANG" || name === "TERM" || name.startsWith("LC_");
 
+/** What the network layer gives a sandbox: proxy variables and the read-only files its clients load. */
+export interface NetworkPart {
+  proxy: string;
+  env: ReadonlyMap<string, string>;
+  readOnlyPaths: readonly string[];
+}
+
+/** What the secrets layer gives a sandbox: placeholders and trust variables, the CA files. */
+export interface SecretsPart {
+  env: ReadonlyMap<string, string>;
+  files: readonly { path: string; content: string }[];
+  bindings: readonly { name: string; hosts: readonly string[] }[];
+}
+
 export interface PlanRequest {
   command: string;
   args: readonly string[];
   permissions: Permissions;
   host: HostFacts;
-  /** Extra mounts and variables a layer above the engine adds (the network bridge, secrets). */
+  network?: NetworkPart;
+  secrets?: SecretsPart;
+  /** Whether cordon counts the output (an output limit then applies). */
+  capturingOutput?: boolean;
+  /** What a caller adds beside the grants (the SDK's control folder, volumes, root layers). */
   extraMounts?: readonly Mount[];
   extraEnv?: ReadonlyMap<string, string>;
 }
@@ -71,8 +103,10 @@ export function planSandbox(request: PlanRequest): SandboxPlan {
   if (request.command === "") throw new ConfigError("No command given to run.", { hint: "Usage: cordon run [grants] -- COMMAND [ARGS...]" });
   const resolved = resolveGrantPaths(permissions, host.homeDir);
   const diskBytes = permissions.limits.diskBytes ?? DEFAULT_DISK_BYTES;
-  const env = sandboxEnv(permissions, host, request.extraEnv);
+  const env = sandboxEnv(permissions, host, [request.extraEnv, request.secrets?.env, request.network?.env]);
   const cwd = sandboxCwd(permissions, host, resolved.grants);
+  // bubblewrap's --chdir sets it too; in the plan, --explain shows it.
+  env.set("PWD", cwd);
   const mounts: Mount[] = [
     ...runtimeMounts(host),
     ...privateMounts(diskBytes),
@@ -80,12 +114,23 @@ export function planSandbox(request: PlanRequest): SandboxPlan {
     ...etcFiles(host),
     ...grantMounts(resolved.grants, resolved.protectedPaths),
     ...(request.extraMounts ?? []).map(withCanonicalSource),
+    ...(request.secrets?.files ?? []).map((f): Mount => ({ kind: "data", target: f.path, content: f.content })),
+    ...(request.network?.readOnlyPaths ?? []).map((p) => withCanonicalSource({ kind: "ro-bind", source: p, target: p })),
     // The root and /dev are bubblewrap's own tmpfs mounts with no size limit;
     // left writable they would let a program fill memory past --disk.
     { kind: "remount-ro", target: "/dev" },
     { kind: "remount-ro", target: "/" },
   ];
   checkCommandVisible(request.command, env.get("PATH") ?? SANDBOX_PATH, cwd, resolved.grants, host);
+  // Bounded by default (threat model: resources): a sandbox never gets the
+  // whole machine just because nobody asked for a limit.
+  const limits = {
+    ...permissions.limits,
+    diskBytes,
+    memoryBytes: permissions.limits.memoryBytes ?? Math.floor(host.totalMemoryBytes * DEFAULT_MEMORY_SHARE),
+    pids: permissions.limits.pids ?? DEFAULT_PIDS,
+  };
+  const limitStrategy = chooseLimitStrategy(limits, request.capturingOutput ?? false, host.uid === 0);
   return {
     command: request.command,
     args: request.args,
@@ -93,14 +138,12 @@ export function planSandbox(request: PlanRequest): SandboxPlan {
     env,
     mounts,
     hostname: SANDBOX_HOSTNAME,
-    // Bounded by default (threat model: resources): a sandbox never gets the
-    // whole machine just because nobody asked for a limit.
-    limits: {
-      ...permissions.limits,
-      diskBytes,
-      memoryBytes: permissions.limits.memoryBytes ?? Math.floor(host.totalMemoryBytes * DEFAULT_MEMORY_SHARE),
-      pids: permissions.limits.pids ?? DEFAULT_PIDS,
-    },
+    limits,
+    limitStrategy,
+    // Memory limited per process (no cgroup): shared memory would escape it.
+    seccomp: { denySharedMemory: limitStrategy.cgroup === undefined },
+    network: request.network && { proxy: request.network.proxy, grants: permissions.net },
+    secrets: request.secrets?.bindings ?? [],
     persistenceWatch: { roots: resolved.grants.filter((g) => g.writable).map((g) => g.real), baseline: resolved.persistenceBaseline },
     warnings: resolved.warnings,
   };
@@ -201,7 +244,8 @@ function grantMounts(grants: readonly ResolvedGrant[], protectedPaths: readonly 
   return mounts;
 }
 
-function sandboxEnv(permissions: Permissions, host: HostFacts, extra: ReadonlyMap<string, string> | undefined): Map<string, string> {
+/** The layers' variables come last, in order (caller, secrets, network): the proxy's always win. */
+function sandboxEnv(permissions: Permissions, host: HostFacts, layers: readonly (ReadonlyMap<string, string> | undefined)[]): Map<string, string> {
   const env = new Map<string, string>();
   const pathDirs = host.nodeInstall ? `${host.nodeBinDir}:${SANDBOX_PATH}` : SANDBOX_PATH;
   env.set("PATH", pathDirs);
@@ -211,7 +255,7 @@ function sandboxEnv(permissions: Permissions, host: HostFacts, extra: ReadonlyMa
     if (PASSED_ENV(name) || envGrantAllows(permissions.env, name)) env.set(name, value);
   }
   for (const [name, value] of permissions.setEnv) env.set(name, value);
-  for (const [name, value] of extra ?? []) env.set(name, value);
+  for (const layer of layers) for (const [name, value] of layer ?? []) env.set(name, value);
   return env;
 }
 

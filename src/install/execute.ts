@@ -1,6 +1,6 @@
 import os from "node:os";
 import path from "node:path";
-import { run } from "../engine/run.js";
+import { run } from "../sandbox/run.js";
 import { parsePermissions } from "../policy/permissions.js";
 import type { AuditLog } from "./audit-log.js";
 import type { Decision } from "./decide.js";

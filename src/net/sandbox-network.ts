@@ -1,5 +1,4 @@
 import type { NetGrant } from "../policy/net-grant.js";
-import type { Mount } from "../engine/plan.js";
 import type { Destination } from "./destination.js";
 import { BypassCounter } from "./bypass-counter.js";
 import { EgressProxy, SANDBOX_PROXY_PORT } from "./egress-proxy.js";
@@ -31,7 +30,10 @@ export interface SandboxNetworkOptions {
  */
 export class SandboxNetwork {
   readonly env: Map<string, string>;
-  readonly mounts: Mount[];
+  /** Host files the sandbox needs read-only at the same path (the Node preload and undici). */
+  readonly readOnlyPaths: string[];
+  /** Where the proxy listens inside the sandbox. */
+  readonly proxyAddress = `127.0.0.1:${SANDBOX_PROXY_PORT}`;
   readonly #proxy: EgressProxy;
   readonly #onEvent: ((event: EgressEvent) => void) | undefined;
   #bypass: BypassCounter | undefined;
@@ -49,7 +51,7 @@ export class SandboxNetwork {
     this.env = proxyEnvironment(SANDBOX_PROXY_PORT, { nodePreload: preload.preload });
     const userNodeOptions = options.sandboxEnv?.get("NODE_OPTIONS");
     if (userNodeOptions) this.env.set("NODE_OPTIONS", `${this.env.get("NODE_OPTIONS") ?? ""} ${userNodeOptions}`.trim());
-    this.mounts = preload.readOnlyPaths.map((p): Mount => ({ kind: "ro-bind", source: p, target: p }));
+    this.readOnlyPaths = preload.readOnlyPaths;
   }
 
   async attach(hostPid: number): Promise<{ port: number }> {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { BackendUnavailableError, ConfigError } from "../errors.js";
 import type { HostFacts } from "../engine/host-facts.js";
 import { planSandbox, SANDBOX_HOME, type Mount } from "../engine/plan.js";
-import { toPermissions } from "../engine/sandboxed-process.js";
+import { toPermissions } from "../sandbox/compose.js";
 
 /**
  * A sandbox's writable root: each top-level folder of the system it may

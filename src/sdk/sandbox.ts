@@ -6,7 +6,7 @@ import { inspect } from "node:util";
 import { ConfigError } from "../errors.js";
 import type { Mount } from "../engine/plan.js";
 import { SANDBOX_HOME } from "../engine/plan.js";
-import { SandboxedProcess, type SandboxExit } from "../engine/sandboxed-process.js";
+import { SandboxedProcess, type SandboxExit } from "../sandbox/sandboxed-process.js";
 import { Agent, AGENT_SCRIPT, CONTROL_DIR_INSIDE, type PipeMode } from "./agent.js";
 import { ChildProcess } from "./child-process.js";
 import { SandboxCommandBuilder } from "./command.js";

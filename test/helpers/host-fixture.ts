@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { run, type RunOptions, type RunResult } from "../../src/engine/run.js";
+import { run, type RunOptions, type RunResult } from "../../src/sandbox/run.js";
 import type { PermissionsInput } from "../../src/policy/permissions.js";
 
 export const PLANTED_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nplanted-ssh-key-4f9a\n-----END OPENSSH PRIVATE KEY-----\n";

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { run } from "../../src/engine/run.js";
+import { run } from "../../src/sandbox/run.js";
 import { EgressProxy, SANDBOX_PROXY_PORT } from "../../src/net/egress-proxy.js";
 import type { EgressEvent } from "../../src/net/events.js";
 import { nodeProxyPreload, proxyEnvironment } from "../../src/net/proxy-env.js";

@@ -1,4 +1,4 @@
-import { run } from "../../engine/run.js";
+import { run } from "../../sandbox/run.js";
 import { findOnHostPath } from "../../engine/bwrap/locate.js";
 import { bwrapVersion, checkUserNamespaces } from "../../engine/diagnose.js";
 import { probeCgroups } from "../../engine/limits/cgroup.js";

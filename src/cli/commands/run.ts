@@ -1,10 +1,9 @@
 import { ConfigError } from "../../errors.js";
-import { run } from "../../engine/run.js";
+import { run } from "../../sandbox/run.js";
 import { formatBytes, formatDuration } from "../../policy/units.js";
-import { parsePermissions, type PermissionsInput } from "../../policy/permissions.js";
+import { parsePermissions, type Permissions, type PermissionsInput } from "../../policy/permissions.js";
 import { readHostFacts } from "../../engine/host-facts.js";
-import { planSandbox } from "../../engine/plan.js";
-import { chooseLimitStrategy } from "../../engine/limits/enforce.js";
+import { composeSandbox, type ComposeOptions } from "../../sandbox/compose.js";
 import fs from "node:fs";
 import { BlockedDestinations } from "../../net/events.js";
 import { parseSecretFlag } from "../../net/secrets/secret-grant.js";
@@ -89,7 +88,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const permissions = parsePermissions(input, { baseDir: host.cwd, homeDir: host.homeDir });
   const resolve = parseResolveFlags(values.resolve ?? []);
   const secrets = (values.secret ?? []).map(parseSecretFlag);
-  if (values.explain) return explain(file, args, permissions, host);
+  if (values.explain) return explain(file, args, permissions, { network: { resolve }, secrets, capturingOutput: permissions.limits.outputBytes !== undefined });
 
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -186,9 +185,15 @@ function limitMessage(limit: string, limits: { timeoutMs?: number; memoryBytes?:
   }
 }
 
-function explain(file: string, args: string[], permissions: ReturnType<typeof parsePermissions>, host: ReturnType<typeof readHostFacts>): number {
-  const plan = planSandbox({ command: file, args, permissions, host });
-  const strategy = chooseLimitStrategy(plan, permissions.limits.outputBytes !== undefined, host.uid === 0);
+/**
+ * Prints the plan a run would execute, composed exactly as a run composes it
+ * (secrets resolved and checked, the proxy's variables and files, limits as
+ * this machine enforces them), then releases it: nothing runs.
+ */
+async function explain(file: string, args: string[], permissions: Permissions, options: ComposeOptions): Promise<number> {
+  const composed = await composeSandbox(file, args, permissions, options);
+  await composed.close();
+  const { plan } = composed;
   const out: string[] = [`command: ${[file, ...args].join(" ")}`, `cwd: ${plan.cwd}`, "filesystem:"];
   for (const mount of plan.mounts) {
     switch (mount.kind) {
@@ -196,16 +201,21 @@ function explain(file: string, args: string[], permissions: ReturnType<typeof pa
       case "bind": out.push(`  writable   ${mount.target}`); break;
       case "tmpfs": out.push(`  private    ${mount.target} (empty, ${formatBytes(mount.sizeBytes)})`); break;
       case "symlink": out.push(`  link       ${mount.target} -> ${mount.linkTo}`); break;
-      case "file": case "data": out.push(`  generated  ${mount.target}`); break;
+      case "file": out.push(`  generated  ${mount.target}`); break;
+      case "data": out.push(`  generated  ${mount.target} (read-only)`); break;
       case "proc": out.push(`  private    ${mount.target} (this sandbox's processes only)`); break;
       case "dev": out.push(`  private    ${mount.target} (null, zero, random, tty only)`); break;
       case "remount-ro": break;
     }
   }
-  out.push(`environment: ${[...plan.env.keys()].join(", ")}`);
-  out.push(permissions.net.length === 0 ? "network: none (loopback only)" : `network: through cordon's proxy to ${permissions.net.map(describeGrant).join(", ")}`);
+  out.push(`environment: ${[...plan.env.keys()].sort().join(" ")}`);
+  out.push(plan.network === undefined
+    ? "network: none (loopback only)"
+    : `network: through cordon's proxy at ${plan.network.proxy} to ${plan.network.grants.length === 0 ? "no host (attempts reported)" : plan.network.grants.map(describeGrant).join(", ")}`);
+  for (const secret of plan.secrets) out.push(`secret: ${secret.name} (a placeholder inside; the real value only to ${secret.hosts.join(", ")})`);
+  out.push(`seccomp: cordon's filter${plan.seccomp.denySharedMemory ? ", shared memory refused (memory is limited per process)" : ""}`);
   out.push("limits:");
-  for (const item of strategy.enforcement) {
+  for (const item of plan.limitStrategy.enforcement) {
     const value = item.limit === "timeout" ? formatDuration(item.value) : item.limit === "pids" ? String(item.value) : formatBytes(item.value);
     out.push(`  ${item.limit.padEnd(8)} ${value.padEnd(8)} by ${item.mechanism} (${item.scope})${item.note ? `: ${item.note}` : ""}`);
   }

@@ -89,7 +89,7 @@ export class BubblewrapBackend implements SandboxBackend {
     }
     writeAndClose(pipeAt(argsFd), Buffer.from(sandboxOptions.map((arg) => `${arg}\0`).join("")));
     // Memory limited per process (no cgroup): shared memory would escape it.
-    writeAndClose(pipeAt(seccompFd), this.#seccomp[options.rlimits?.dataBytes === undefined ? 0 : 1]);
+    writeAndClose(pipeAt(seccompFd), this.#seccomp[plan.seccomp.denySharedMemory ? 1 : 0]);
     let fileMount = 0;
     for (const mount of plan.mounts) {
       if (mount.kind === "file" || mount.kind === "data") writeAndClose(pipeAt(firstFileFd + fileMount++), Buffer.from(mount.content));

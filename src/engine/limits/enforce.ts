@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import type { SandboxPlan } from "../plan.js";
+import type { Limits } from "../../policy/permissions.js";
 import { probeCgroups, type CgroupLayout } from "./cgroup.js";
 
 export type LimitName = "timeout" | "memory" | "pids" | "disk" | "output";
@@ -26,8 +26,11 @@ export interface LimitStrategy {
  * kernel rlimits (RLIMIT_DATA per process; RLIMIT_NPROC per user). The
  * choice is reported, never hidden: see LimitEnforcement.note.
  */
-export function chooseLimitStrategy(plan: SandboxPlan, capturingOutput: boolean, runningAsRoot: boolean): LimitStrategy {
-  const { limits } = plan;
+export function chooseLimitStrategy(
+  limits: Limits & { diskBytes: number; memoryBytes: number; pids: number },
+  capturingOutput: boolean,
+  runningAsRoot: boolean,
+): LimitStrategy {
   const enforcement: LimitEnforcement[] = [
     { limit: "disk", value: limits.diskBytes, mechanism: "tmpfs", scope: "per-mount", note: "each of $HOME, /tmp and /dev/shm" },
   ];

@@ -1,18 +1,19 @@
-import type { Mount } from "../../engine/plan.js";
 import type { NetGrant } from "../../policy/net-grant.js";
 import type { AuthorizedTarget, TunnelHandler } from "../tunnel.js";
 import { SandboxCertificateAuthority } from "../tls/certificate-authority.js";
 import { secretInterceptor, type SecretEvent } from "./intercept.js";
 import { resolveSecrets } from "./resolve-secrets.js";
 import type { SecretGrant } from "./secret-grant.js";
-import { hostTrustStore, sandboxTrust } from "./trust.js";
+import { hostTrustStore, sandboxTrust, type GeneratedFile } from "./trust.js";
 
 /** What the engine adds to one sandbox for its secrets. */
 export interface SandboxSecrets {
   /** NAME=placeholder for each secret, and the CA trust variables. */
   env: Map<string, string>;
   /** The sandbox CA, bound into the standard trust places. */
-  mounts: Mount[];
+  files: GeneratedFile[];
+  /** The secrets' names and the hosts they are bound to (for the plan). */
+  bindings: { name: string; hosts: string[] }[];
   /** For the egress proxy: intercept tunnels to hosts that carry a secret. */
   tunnelFor: (target: AuthorizedTarget) => TunnelHandler | undefined;
   /** Reports a placeholder smuggled in a destination's name (DNS-style exfiltration). */
@@ -42,7 +43,8 @@ export async function prepareSandboxSecrets(
   for (const secret of secrets) env.set(secret.name, secret.placeholder);
   return {
     env,
-    mounts: trust.mounts,
+    files: trust.files,
+    bindings: secrets.map((s) => ({ name: s.name, hosts: [...s.hosts] })),
     tunnelFor: secretInterceptor({ ca, secrets, upstreamCa: hostTrustStore(), onEvent }),
     inspectDestination: (host) => {
       const lower = host.toLowerCase();

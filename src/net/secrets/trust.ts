@@ -1,5 +1,10 @@
 import fs from "node:fs";
-import type { Mount } from "../../engine/plan.js";
+
+/** A file made for the sandbox, bound read-only at `path` inside. */
+export interface GeneratedFile {
+  path: string;
+  content: string;
+}
 
 /** Where distributions keep the system CA bundle; the first that exists is the host's. */
 const SYSTEM_BUNDLES = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem"];
@@ -27,13 +32,13 @@ export function hostTrustStore(env: NodeJS.ProcessEnv = process.env): string[] {
  * bundle paths (host bundle + the CA, bound over the originals inside) and
  * the variables Node, OpenSSL, curl, Python requests, Deno and git read.
  */
-export function sandboxTrust(caPem: string): { mounts: Mount[]; env: Map<string, string> } {
-  const mounts: Mount[] = [{ kind: "data", target: SANDBOX_CA_FILE, content: caPem }];
+export function sandboxTrust(caPem: string): { files: GeneratedFile[]; env: Map<string, string> } {
+  const files: GeneratedFile[] = [{ path: SANDBOX_CA_FILE, content: caPem }];
   let combinedPath: string | undefined;
   for (const bundle of SYSTEM_BUNDLES) {
     if (!fs.existsSync(bundle)) continue;
     const real = fs.realpathSync(bundle);
-    mounts.push({ kind: "data", target: real, content: `${fs.readFileSync(real, "utf8").trimEnd()}\n${caPem}\n` });
+    files.push({ path: real, content: `${fs.readFileSync(real, "utf8").trimEnd()}\n${caPem}\n` });
     combinedPath ??= bundle;
   }
   const bundle = combinedPath ?? SANDBOX_CA_FILE;
@@ -45,5 +50,5 @@ export function sandboxTrust(caPem: string): { mounts: Mount[]; env: Map<string,
     ["GIT_SSL_CAINFO", bundle],
     ["DENO_CERT", SANDBOX_CA_FILE],
   ]);
-  return { mounts, env };
+  return { files, env };
 }

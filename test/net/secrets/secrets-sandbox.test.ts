@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { run, type RunOptions } from "../../../src/engine/run.js";
+import { run, type RunOptions } from "../../../src/sandbox/run.js";
 import type { SecretEvent } from "../../../src/net/secrets/intercept.js";
 import { parseSecretFlag, type SecretGrant } from "../../../src/net/secrets/secret-grant.js";
 import { SandboxCertificateAuthority } from "../../../src/net/tls/certificate-authority.js";

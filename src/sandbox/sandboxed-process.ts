@@ -1,36 +1,25 @@
 import fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import { ConfigError, SandboxStartError } from "../errors.js";
-import { parsePermissions, type Permissions, type PermissionsInput } from "../policy/permissions.js";
-import type { LaunchedSandbox, SandboxBackend, StdioMode } from "./backend.js";
-import { BubblewrapBackend } from "./bwrap/backend.js";
-import { EXIT_MEMORY_LIMIT, EXIT_OUTPUT_LIMIT, EXIT_SANDBOX_FAILED, EXIT_TIMEOUT } from "./exit-codes.js";
-import { readHostFacts, type HostFacts } from "./host-facts.js";
-import { SandboxCgroup } from "./limits/cgroup.js";
-import { chooseLimitStrategy, type LimitEnforcement, type LimitName } from "./limits/enforce.js";
-import { planSandbox, type Mount, type SandboxPlan } from "./plan.js";
-import { persistenceChanges, type PersistenceChange } from "./persistence.js";
-import { readProcStat } from "./proc-stat.js";
-import { explainStartFailure } from "./diagnose.js";
-import type { SandboxNetwork, SandboxNetworkOptions } from "../net/sandbox-network.js";
-import type { SecretEvent } from "../net/secrets/intercept.js";
-import type { SecretGrant } from "../net/secrets/secret-grant.js";
-import type { SandboxSecrets } from "../net/secrets/sandbox-secrets.js";
+import type { Permissions, PermissionsInput } from "../policy/permissions.js";
+import type { LaunchedSandbox, SandboxBackend, StdioMode } from "../engine/backend.js";
+import { BubblewrapBackend } from "../engine/bwrap/backend.js";
+import { EXIT_MEMORY_LIMIT, EXIT_OUTPUT_LIMIT, EXIT_SANDBOX_FAILED, EXIT_TIMEOUT } from "../engine/exit-codes.js";
+import { SandboxCgroup } from "../engine/limits/cgroup.js";
+import type { LimitEnforcement, LimitName } from "../engine/limits/enforce.js";
+import type { SandboxPlan } from "../engine/plan.js";
+import { persistenceChanges, type PersistenceChange } from "../engine/persistence.js";
+import { readProcStat } from "../engine/proc-stat.js";
+import { explainStartFailure } from "../engine/diagnose.js";
+import { composeSandbox, type ComposedSandbox, type ComposeOptions } from "./compose.js";
 
-export interface SpawnOptions {
+export interface SpawnOptions extends Omit<ComposeOptions, "capturingOutput"> {
   stdin?: StdioMode;
   stdout?: StdioMode;
   stderr?: StdioMode;
   /** Aborting kills the sandbox. */
   signal?: AbortSignal;
-  /** The host environment grants are taken from (default: process.env). */
-  hostEnv?: NodeJS.ProcessEnv;
-  /** The host folder relative grants are resolved against (default: process.cwd()). */
-  hostCwd?: string;
   backend?: SandboxBackend;
-  /** Added by layers above the engine (network bridge, secrets). */
-  extraMounts?: readonly Mount[];
-  extraEnv?: ReadonlyMap<string, string>;
   /** Called when a limit is about to end the sandbox. */
   onLimit?: (limit: LimitName) => void;
   /**
@@ -42,23 +31,8 @@ export interface SpawnOptions {
   requireMemoryBound?: boolean;
   /** Called with the plan before anything runs (its warnings are for the user to see now, not afterwards). */
   onPlan?: (plan: SandboxPlan) => void;
-  /**
-   * Secrets the sandbox may use but never hold: inside, each variable holds
-   * a placeholder; the proxy puts the real value into requests to the
-   * secret's own hosts only (which must also be granted network access).
-   */
-  secrets?: readonly SecretGrant[];
-  onSecretEvent?: (event: SecretEvent) => void;
   /** See LaunchOptions.launcherPrefix. */
   launcherPrefix?: { file: string; args: readonly string[] };
-  /** Network details beyond the grants: pinned names, events, the prompt, TLS interception. */
-  network?: Omit<SandboxNetworkOptions, "grants" | "sandboxEnv"> & {
-    /**
-     * Attach the proxy even with no grants: nothing is allowed, but every
-     * attempt is seen and reported (install scripts use this for the audit).
-     */
-    reportWithoutGrants?: boolean;
-  };
 }
 
 /** How a sandboxed command ended. Errors and results share this shape. */
@@ -87,11 +61,6 @@ export interface SandboxExit {
   warnings: readonly string[];
 }
 
-export function toPermissions(input: Permissions | PermissionsInput, hostCwd: string, homeDir: string): Permissions {
-  if ("setEnv" in input && input.setEnv instanceof Map) return input as Permissions;
-  return parsePermissions(input as PermissionsInput, { baseDir: hostCwd, homeDir });
-}
-
 /**
  * One command running in its own sandbox. Owns the backend process, the
  * cgroup and the timers; every path out of it (exit, timeout, limit, abort,
@@ -115,53 +84,22 @@ export class SandboxedProcess {
    * is attached to the sandbox's loopback before the command runs.
    */
   static async start(command: string, args: readonly string[], permissions: Permissions | PermissionsInput, options: SpawnOptions = {}): Promise<SandboxedProcess> {
-    const host = readHostFacts(options.hostEnv ?? process.env, options.hostCwd ?? process.cwd());
-    const parsed = toPermissions(permissions, host.cwd, host.homeDir);
-    let secrets: SandboxSecrets | undefined;
-    if (options.secrets && options.secrets.length > 0) {
-      const { prepareSandboxSecrets } = await import("../net/secrets/sandbox-secrets.js");
-      secrets = await prepareSandboxSecrets(options.secrets, host.env, parsed.net, options.onSecretEvent);
-    }
-    let network: SandboxNetwork | undefined;
-    if (parsed.net.length > 0 || options.network?.reportWithoutGrants) {
-      const { SandboxNetwork } = await import("../net/sandbox-network.js");
-      const onEvent = options.network?.onEvent;
-      network = new SandboxNetwork({
-        ...options.network,
-        grants: parsed.net,
-        sandboxEnv: parsed.setEnv,
-        tunnelFor: secrets?.tunnelFor ?? options.network?.tunnelFor,
-        onEvent: (event) => {
-          if (event.type === "allowed" || event.type === "blocked") secrets?.inspectDestination(event.host);
-          onEvent?.(event);
-        },
-      });
-    }
-    // What the layers above the engine add: the caller's, the secrets' (CA
-    // trust, placeholders) and the network's (proxy variables, preload).
-    const extraEnv = new Map([...(options.extraEnv ?? []), ...(secrets?.env ?? []), ...(network?.env ?? [])]);
-    const extraMounts = [...(options.extraMounts ?? []), ...(secrets?.mounts ?? []), ...(network?.mounts ?? [])];
+    const capturingOutput = options.stdout === "pipe" || options.stderr === "pipe";
+    const composed = await composeSandbox(command, args, permissions, { ...options, capturingOutput });
     try {
-      return new SandboxedProcess(command, args, parsed, host, network, { ...options, extraEnv, extraMounts });
+      return new SandboxedProcess(composed, options);
     } catch (error) {
-      await network?.close();
+      await composed.close();
       throw error;
     }
   }
 
-  private constructor(
-    command: string,
-    args: readonly string[],
-    parsed: Permissions,
-    host: HostFacts,
-    network: SandboxNetwork | undefined,
-    options: SpawnOptions,
-  ) {
+  private constructor(composed: ComposedSandbox, options: SpawnOptions) {
     const started = performance.now();
-    this.plan = planSandbox({ command, args, permissions: parsed, host, extraMounts: options.extraMounts, extraEnv: options.extraEnv });
+    const { network } = composed;
+    this.plan = composed.plan;
     options.onPlan?.(this.plan);
-    const capturing = options.stdout === "pipe" || options.stderr === "pipe";
-    const strategy = chooseLimitStrategy(this.plan, capturing, host.uid === 0);
+    const strategy = this.plan.limitStrategy;
     if (options.requireMemoryBound && !strategy.cgroup) {
       const note = strategy.enforcement.find((e) => e.limit === "memory")?.note ?? "";
       throw new ConfigError(`--memory cannot be enforced on this machine: there is no cgroup cordon can write (${note.replace(/^.*because /, "").replace(/;.*$/, "")}), and limits per process can be escaped.`, {

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import type { Permissions, PermissionsInput } from "../policy/permissions.js";
-import type { StdioMode } from "./backend.js";
+import type { StdioMode } from "../engine/backend.js";
 import { SandboxedProcess, type SandboxExit, type SpawnOptions } from "./sandboxed-process.js";
 
 export interface RunOptions extends Omit<SpawnOptions, "stdin" | "stdout" | "stderr"> {
