@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import { findOnHostPath } from "./bwrap/locate.js";
+import { findOnHostPath } from "../host/tools.js";
 
 function readSysctl(file: string): string | undefined {
   try {

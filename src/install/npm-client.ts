@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { InstallError } from "./errors.js";
 import { PASSED_NPM_CONFIG } from "./lifecycle-env.js";
-import { npmCommand } from "../engine/bwrap/locate.js";
+import { npmCommand } from "../host/tools.js";
 
 export interface NpmResult {
   code: number | null;

@@ -1,9 +1,8 @@
 import { spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import type { Server } from "node:net";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { BackendUnavailableError, SandboxStartError } from "../errors.js";
+import { findOnHostPath } from "../host/tools.js";
 
 const HELPER = fileURLToPath(new URL("./helpers/netns-listen.cjs", import.meta.url));
 export const ATTACH_TIMEOUT_MS = 10_000;
@@ -93,16 +92,8 @@ export function netnsEntryCommand(hostPid: number, argv: readonly string[]): { f
 }
 
 function findTool(name: string, packageName: string): string {
-  for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin", ...(process.env.PATH ?? "").split(path.delimiter)]) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
+  const found = findOnHostPath(name);
+  if (found) return found;
   throw new BackendUnavailableError(`Network grants need ${name} on this machine to reach the sandbox's network, and it is missing.`, {
     hint: `Install ${packageName}: sudo apt-get install -y ${packageName}`,
   });

@@ -57,6 +57,11 @@ export interface Permissions {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** The one rule for a variable name, wherever one is given (grants, --env, secrets, policies, SDK options). */
+export function isEnvName(name: string): boolean {
+  return ENV_NAME.test(name);
+}
+
 export function parsePermissions(input: PermissionsInput, context: PermissionsContext): Permissions {
   const write = uniquePaths(input.allowWrite, "--allow-write", context);
   return {

@@ -32,26 +32,23 @@ function durationError(value: string, input: string): ConfigError {
   });
 }
 
+/**
+ * One meaning everywhere (CLI flags, the install policy, the SDK's options):
+ * the single letters and the IEC units are binary, as cgroups, bubblewrap and
+ * Docker read them (1M = 1G/1024 = 1 MiB); the SI units are decimal, as
+ * Deno's SDK reads them (1 MB = 1000 kB = 10^6 bytes).
+ */
 const SIZE_UNITS: Record<string, number> = {
-  "": 1,
-  b: 1,
-  k: 1024,
-  kb: 1024,
-  kib: 1024,
-  m: 1024 ** 2,
-  mb: 1024 ** 2,
-  mib: 1024 ** 2,
-  g: 1024 ** 3,
-  gb: 1024 ** 3,
-  gib: 1024 ** 3,
-  t: 1024 ** 4,
-  tb: 1024 ** 4,
-  tib: 1024 ** 4,
+  "": 1, b: 1,
+  k: 1024, kib: 1024, kb: 1000,
+  m: 1024 ** 2, mib: 1024 ** 2, mb: 1000 ** 2,
+  g: 1024 ** 3, gib: 1024 ** 3, gb: 1000 ** 3,
+  t: 1024 ** 4, tib: 1024 ** 4, tb: 1000 ** 4,
 };
 
 /**
- * Parses a size in bytes: "512M", "1GiB", "64k", or a number of bytes.
- * Units are binary (1M = 1 MiB), as in cgroups and bubblewrap.
+ * Parses a size in bytes: "512M", "1GiB", "64k", "500MB", or a number of
+ * bytes (see SIZE_UNITS for what each unit means).
  */
 export function parseSize(value: string | number, input: string): number {
   if (typeof value === "number") {

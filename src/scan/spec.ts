@@ -9,7 +9,7 @@ import { isRecord } from "./package-meta.js";
 import type { ScanOptions } from "./scan-package.js";
 import { scanTarball } from "./tarball.js";
 import type { PackageReport, RegistryManifest } from "./types.js";
-import { npmCommand } from "../engine/bwrap/locate.js";
+import { npmCommand } from "../host/tools.js";
 
 const run = promisify(execFile);
 const NPM_TIMEOUT_MS = 120_000;

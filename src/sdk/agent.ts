@@ -7,7 +7,7 @@ import type { Readable, Writable } from "node:stream";
 import { promisify } from "node:util";
 import { SandboxClosedError } from "./errors.js";
 import { quoteShellWord } from "./shell-quote.js";
-import { hostTool } from "../engine/bwrap/locate.js";
+import { hostTool } from "../host/tools.js";
 
 const run = promisify(execFile);
 

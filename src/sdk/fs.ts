@@ -7,7 +7,7 @@ import { SANDBOX_HOME } from "../engine/plan.js";
 import { fsErrorFrom } from "./fs-errors.js";
 import { globToRegExp, globBase } from "./glob.js";
 import { FsFile, type OpenOptions } from "./fs-file.js";
-import { hostTool } from "../engine/bwrap/locate.js";
+import { hostTool } from "../host/tools.js";
 
 export interface FileInfo {
   isFile: boolean; isDirectory: boolean; isSymlink: boolean;

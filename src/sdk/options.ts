@@ -2,6 +2,8 @@ import { ConfigError } from "../errors.js";
 import { InvalidMemoryError, InvalidTimeoutError } from "./errors.js";
 import type { SecretGrant } from "../net/secrets/secret-grant.js";
 import { secretsFromRecord } from "../net/secrets/secret-grant.js";
+import { parseSize } from "../policy/units.js";
+import { isEnvName } from "../policy/permissions.js";
 
 /** `@deno/sandbox`'s memory type: bytes, or a size with a binary or decimal unit. */
 export type Memory = number | `${number}GB` | `${number}MB` | `${number}kB` | `${number}GiB` | `${number}MiB` | `${number}KiB`;
@@ -98,21 +100,21 @@ export interface ParsedSandboxOptions {
   resolve: Map<string, string>;
 }
 
-const MEMORY_UNITS: Record<string, number> = { "": 1, kB: 1000, MB: 1000 ** 2, GB: 1000 ** 3, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
 const MEMORY_FORMS = 'a number of bytes or a string with one of the units kB, MB, GB, KiB, MiB, GiB (e.g. "1GiB", "1280MiB")';
 
 export function parseMemory(value: unknown, totalMemoryBytes: number, input = "memory"): number {
   const fail = (rule: string): never => {
     throw new InvalidMemoryError(`${input}: ${JSON.stringify(value)} ${rule}.`, { input, hint: `Give ${MEMORY_FORMS}.` });
   };
+  if (typeof value !== "number" && typeof value !== "string") return fail("is not a memory size");
+  if (typeof value === "number" && !(Number.isSafeInteger(value) && value > 0)) return fail("is not a positive whole number of bytes");
   let bytes: number;
-  if (typeof value === "number") bytes = value;
-  else if (typeof value === "string") {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(value);
-    const factor = match ? MEMORY_UNITS[match[2] ?? ""] : undefined;
-    if (!match || factor === undefined) return fail("is not a memory size");
-    bytes = Math.floor(Number(match[1]) * factor);
-  } else return fail("is not a memory size");
+  try {
+    // The one size grammar (policy/units.ts): "1GB" means the same here as on the command line.
+    bytes = parseSize(value, input);
+  } catch {
+    return fail("is not a memory size");
+  }
   if (!Number.isSafeInteger(bytes) || bytes <= 0) return fail("is not a positive whole number of bytes");
   if (bytes < MIN_MEMORY_BYTES) return fail(`is below the minimum of ${MIN_MEMORY_BYTES / 1024 ** 2}MiB`);
   if (input === "memory" && bytes > totalMemoryBytes) return fail(`is more than this machine has (${Math.floor(totalMemoryBytes / 1024 ** 2)}MiB)`);
@@ -141,7 +143,6 @@ export function parseTimeout(value: unknown, input = "timeout", maxMs = MAX_TIME
 }
 
 export const NAME_RULE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Paths a volume may not cover: the runtime, the sandbox's own system folders and cordon's control folder. */
 const RESERVED_TARGETS = ["/", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc", "/proc", "/dev", "/run", "/tmp", "/home/sandbox"];
 
@@ -162,7 +163,7 @@ export function parseEnvRecord(env: unknown, input: string): Record<string, stri
   }
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (!ENV_NAME.test(name)) throw new ConfigError(`${input}: "${name}" is not a variable name.`, { input, hint: "Names are letters, digits and _, not starting with a digit." });
+    if (!isEnvName(name)) throw new ConfigError(`${input}: "${name}" is not a variable name.`, { input, hint: "Names are letters, digits and _, not starting with a digit." });
     if (typeof value !== "string" || value.includes("\0")) throw new ConfigError(`${input}.${name}: the value must be a string without NUL bytes.`, { input, hint: "Convert the value with String()." });
     out[name] = value;
   }

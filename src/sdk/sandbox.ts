@@ -19,7 +19,8 @@ import { MAX_EXTEND_MS, parseEnvRecord, parsePort, parseSandboxOptions, parseTim
 import { planRootfs, type Rootfs } from "./overlay.js";
 import { readHostFacts } from "../engine/host-facts.js";
 import { removeTree, SandboxStore, type SnapshotInfo } from "./store.js";
-import { hostTool } from "../engine/bwrap/locate.js";
+import { hostTool } from "../host/tools.js";
+import { readProcStat } from "../engine/proc-stat.js";
 
 /** Options of `sandbox.spawn()`, as `@deno/sandbox`'s. */
 export interface SpawnOptions {
@@ -418,12 +419,8 @@ function withSecretHosts(parsed: ParsedSandboxOptions): string[] {
 async function waitUntilGone(pid: number, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) return;
-    } catch {
-      return;
-    }
+    const state = readProcStat(pid)?.state;
+    if (state === undefined || state === "Z") return;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -444,8 +441,9 @@ function rootSource(store: SandboxStore, name: string): RootSource {
 }
 
 function parentPid(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  const parent = readProcStat(pid)?.parentPid;
+  if (parent === undefined) throw new SandboxClosedError("The sandbox ended while it was being snapshotted.");
+  return parent;
 }
 
 /**

@@ -5,9 +5,10 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { ConfigError } from "../errors.js";
-import { hostTool } from "../engine/bwrap/locate.js";
+import { hostTool } from "../host/tools.js";
 import { SandboxNotFoundError } from "./errors.js";
 import { checkName, NAME_RULE } from "./options.js";
+import { readProcStat } from "../engine/proc-stat.js";
 
 const run = promisify(execFile);
 
@@ -322,13 +323,7 @@ async function diskUsage(dir: string): Promise<number> {
 
 /** The kernel's start time of a process (clock ticks since boot), which tells a reused PID apart. */
 export function processStartTime(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[19]);
-  } catch {
-    return undefined;
-  }
+  return readProcStat(pid)?.startTime;
 }
 
 /**

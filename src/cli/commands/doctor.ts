@@ -1,5 +1,5 @@
 import { run } from "../../sandbox/run.js";
-import { findOnHostPath } from "../../engine/bwrap/locate.js";
+import { findOnHostPath } from "../../host/tools.js";
 import { bwrapVersion, checkUserNamespaces } from "../../engine/diagnose.js";
 import { probeCgroups } from "../../engine/limits/cgroup.js";
 import { DENIED_SYSCALLS } from "../../engine/seccomp/filter.js";

@@ -9,7 +9,8 @@ import { seccompArchFor } from "../seccomp/syscalls.js";
 import { renderBwrapArgs } from "./argv.js";
 import { bindsByDescriptor, closeAll, inheritableDescriptors, openBindSources } from "./bind-sources.js";
 import { isAlive, readProcStat } from "../proc-stat.js";
-import { findOnHostPath, locateBwrap } from "./locate.js";
+import { findOnHostPath } from "../../host/tools.js";
+import { locateBwrap } from "./locate.js";
 
 const FIRST_EXTRA_FD = 3;
 

@@ -1,5 +1,6 @@
 import { ConfigError } from "../../errors.js";
 import { normalizeHostName, normalizeIp } from "../../policy/net-grant.js";
+import { isEnvName } from "../../policy/permissions.js";
 
 /**
  * A secret the sandbox may use but never hold: where its value comes from,
@@ -11,7 +12,6 @@ export interface SecretGrant {
   hosts: readonly string[];
 }
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FORMS =
   "Forms: --secret=NAME@host[,host...] takes the value from your environment variable NAME; " +
   "--secret=NAME=@/path/to/file@host[,host...] reads it from a file.";
@@ -26,7 +26,7 @@ export function parseSecretFlag(entry: string): SecretGrant {
   const match = fileForm ?? envForm;
   if (!match) return fail("is not NAME@hosts or NAME=@file@hosts");
   const name = match[1]!;
-  if (!NAME.test(name)) fail("has a name that is not a variable name");
+  if (!isEnvName(name)) fail("has a name that is not a variable name");
   const hosts = parseSecretHosts(match[fileForm ? 3 : 2]!, fail);
   return fileForm
     ? { name, source: { kind: "file", path: fileForm[2]! }, hosts }
@@ -39,7 +39,7 @@ export function secretsFromRecord(record: Readonly<Record<string, { value: strin
     const fail = (rule: string): never => {
       throw new ConfigError(`secrets.${name}: ${rule}.`, { input: `secrets.${name}`, hint: "Each secret is { value: string, hosts: [\"api.example.com\"] }." });
     };
-    if (!NAME.test(name)) fail("the name is not a variable name");
+    if (!isEnvName(name)) fail("the name is not a variable name");
     if (typeof spec?.value !== "string" || spec.value === "") fail("the value is missing or empty");
     if (!Array.isArray(spec.hosts) || spec.hosts.length === 0) fail("hosts must list at least one host");
     return { name, source: { kind: "value", value: spec.value }, hosts: parseSecretHosts(spec.hosts.join(","), fail) };
