@@ -8,6 +8,8 @@ export type AuditRecord =
   | { type: "install"; command: string; packages: number; scripted: number }
   | { type: "decision"; package: string; location: string; decision: "approved" | "denied" | "unknown" | "changed" | "skipped"; by: "policy" | "user" | "ci" | "flag"; reason?: string }
   | { type: "script"; package: string; location: string; event: string; command: string; exitCode: number; durationMs: number; limitHit?: string; discardedHomeWrites?: { path: string; bytes: number }[]; grants: { read: string[]; write: string[]; env: string[]; net: string[] } }
+  | { type: "build-cache"; package: string; location: string; action: "restored" | "refused" | "broken" | "stored" | "not-stored"; key: string; durationMs: number; files?: number; bytes?: number; reason?: string }
+  | { type: "build-cache-off"; reason: string }
   | { type: "project-script"; event: string; command: string; exitCode: number; durationMs: number }
   | { type: "net"; package?: string; action: "allowed" | "blocked"; host: string; port: number; bytesUp?: number; bytesDown?: number; durationMs?: number; reason?: string }
   | { type: "net-bypass"; package: string; attempts: number }

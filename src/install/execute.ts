@@ -1,8 +1,13 @@
 import os from "node:os";
 import path from "node:path";
 import { run } from "../sandbox/run.js";
+import { readHostFacts } from "../engine/host-facts.js";
+import { planSandbox } from "../engine/plan.js";
 import { parsePermissions } from "../policy/permissions.js";
 import type { AuditLog } from "./audit-log.js";
+import type { BuildCache, BuildOwner, RestoreResult, StoreResult } from "./build-cache.js";
+import { buildKey, type BuildHost } from "./build-key.js";
+import { snapshotFolder, type FolderSnapshot } from "./folder-changes.js";
 import type { Decision } from "./decide.js";
 import type { ScriptedPackage } from "./inventory.js";
 import type { InstallState } from "./install-state.js";
@@ -16,8 +21,11 @@ export type Approved = Extract<Decision, { kind: "approved" }>;
 export interface ScriptOutcome {
   package: ScriptedPackage;
   script: LifecycleScript;
-  /** "stopped": the install was interrupted while it ran (not the script's fault). */
-  status: "ok" | "failed" | "stopped" | "already-done";
+  /**
+   * "stopped": the install was interrupted while it ran (not the script's fault).
+   * "restored": not run; the outputs of an earlier sandboxed run with the same inputs were restored from the build cache.
+   */
+  status: "ok" | "failed" | "stopped" | "already-done" | "restored";
   exitCode: number;
   durationMs: number;
   limitHit: string | undefined;
@@ -44,10 +52,21 @@ export interface ScriptOutcome {
 
 export type ExecuteEvent =
   | { type: "script-start"; package: ScriptedPackage; script: LifecycleScript }
-  | { type: "script-end"; outcome: ScriptOutcome };
+  | { type: "script-end"; outcome: ScriptOutcome }
+  | { type: "build-cache"; package: ScriptedPackage; result: RestoreResult | StoreResult; durationMs: number };
+
+/** The build cache, and what its keys need beside each package. */
+export interface BuildCacheContext {
+  cache: BuildCache;
+  host: BuildHost;
+  /** Per location, `name@integrity` of every package it reaches in the lockfile (build-key.ts). */
+  dependencies: ReadonlyMap<string, readonly string[]>;
+}
 
 export interface ExecuteOptions {
   sandbox: InstallSandboxContext;
+  /** Restore builds from here instead of running their scripts, and keep new ones; absent: every script runs. */
+  buildCache?: BuildCacheContext;
   audit: AuditLog;
   state: InstallState;
   onEvent?: (event: ExecuteEvent) => void;
@@ -117,11 +136,16 @@ async function runPackage(decision: Approved, options: ExecuteOptions): Promise<
   // All or nothing: a package whose scripts were cut off was set aside before
   // npm ran and is a fresh extraction now, so every script runs again.
   const finished = options.state.finishedEvents(pkg.location, built);
-  if (pkg.scripts.every((script) => finished.has(script.event))) {
-    return pkg.scripts.map((script) => ({ package: pkg, script, status: "already-done", exitCode: 0, durationMs: 0, limitHit: undefined, outputTail: "", blockedHosts: [], unreachableHosts: [], reachedHosts: 0, bypassAttempts: 0, discardedHomeWrites: [], planted: [] }));
+  if (pkg.scripts.every((script) => finished.has(script.event))) return pkg.scripts.map((script) => notRun(pkg, script, "already-done", 0));
+  if (options.signal?.aborted) return [];
+  const owner = options.buildCache ? cacheOwnerOf(decision, options.buildCache, options.sandbox) : undefined;
+  if (owner !== undefined) {
+    const restored = await restoreBuild(decision, owner, built, options);
+    if (restored !== undefined) return restored;
   }
+  // What the folder held before the first script: the cache keeps only what the scripts changed.
+  const before = owner !== undefined ? snapshotFolder(pkg.dir) : undefined;
   const results: ScriptOutcome[] = [];
-  if (options.signal?.aborted) return results;
   await options.state.markRunning(pkg.location, built);
   for (const [i, script] of pkg.scripts.entries()) {
     if (options.signal?.aborted) break;
@@ -132,7 +156,89 @@ async function runPackage(decision: Approved, options: ExecuteOptions): Promise<
     if (outcome.status !== "ok") break;
     await options.state.markFinished(pkg.location, built, script.event, i === pkg.scripts.length - 1);
   }
+  const complete = results.length === pkg.scripts.length && results.every((r) => r.status === "ok");
+  if (complete && owner !== undefined && before !== undefined) await storeBuild(pkg, owner, before, options);
   return results;
+}
+
+function notRun(pkg: ScriptedPackage, script: LifecycleScript, status: "already-done" | "restored", durationMs: number): ScriptOutcome {
+  return { package: pkg, script, status, exitCode: 0, durationMs, limitHit: undefined, outputTail: "", blockedHosts: [], unreachableHosts: [], reachedHosts: 0, bypassAttempts: 0, discardedHomeWrites: [], planted: [] };
+}
+
+/**
+ * The key of a package's build, or undefined when its build cannot be kept:
+ * no tarball integrity to name it by, or a write grant outside its folder
+ * (what it leaves there is not in the entry, so a restore would skip it).
+ */
+function cacheOwnerOf(decision: Approved, context: BuildCacheContext, sandbox: InstallSandboxContext): BuildOwner | undefined {
+  const pkg = decision.package;
+  const integrity = pkg.identity.integrity;
+  if (integrity === undefined || decision.grants.write.some((item) => item.startsWith("/") || item === "~" || item.startsWith("~/"))) return undefined;
+  let env: [string, ReadonlyMap<string, string>][];
+  try {
+    env = pkg.scripts.map((script) => [script.event, sandboxEnvOf(decision, script, sandbox)]);
+  } catch {
+    return undefined; // the sandbox would refuse to start; the run says why
+  }
+  const key = buildKey({
+    name: pkg.identity.name, integrity, installCode: pkg.installCode.hash, grants: decision.grants, host: context.host, env,
+    dependencies: context.dependencies.get(pkg.location) ?? [],
+  });
+  return { key, name: pkg.identity.name, integrity };
+}
+
+/**
+ * The environment the engine's plan gives the script (lifecycle variables,
+ * granted host variables, locale), as it will run it. The network layer
+ * adds its proxy's address at run time; that changes every run and decides
+ * nothing about a build.
+ */
+function sandboxEnvOf(decision: Approved, script: LifecycleScript, sandbox: InstallSandboxContext): ReadonlyMap<string, string> {
+  const pkg = decision.package;
+  const input = installSandboxPermissions(pkg, script, decision.grants, sandbox);
+  const permissions = parsePermissions(input, { baseDir: pkg.dir, homeDir: os.homedir() });
+  return planSandbox({ command: "/bin/sh", args: [], permissions, host: readHostFacts(process.env, pkg.dir) }).env;
+}
+
+/** The package's outcomes when its build was restored; undefined when it must be built. */
+async function restoreBuild(decision: Approved, owner: BuildOwner, built: string, options: ExecuteOptions): Promise<ScriptOutcome[] | undefined> {
+  const pkg = decision.package;
+  const cache = options.buildCache!.cache;
+  const started = performance.now();
+  // Marked running first: a restore cut off halfway is set aside and redone like a cut-off build.
+  await options.state.markRunning(pkg.location, built);
+  const result = await cache.restore(owner, pkg.dir).catch((error: unknown): RestoreResult => ({ status: "refused", reason: `it could not be read: ${(error as Error).message}` }));
+  const durationMs = Math.round(performance.now() - started);
+  if (result.status !== "miss") {
+    options.onEvent?.({ type: "build-cache", package: pkg, result, durationMs });
+    options.audit.write({
+      type: "build-cache", package: displayId(pkg.identity), location: pkg.location, action: result.status, key: owner.key, durationMs,
+      ...(result.status === "restored" ? { files: result.files, bytes: result.bytes } : { reason: result.reason }),
+    });
+  }
+  if (result.status === "refused" || result.status === "broken") await cache.forget(owner.key).catch(() => undefined);
+  if (result.status === "broken") {
+    return [{
+      ...notRun(pkg, pkg.scripts[0]!, "restored", durationMs), status: "failed", exitCode: 1,
+      outputTail: `restoring its build from the build cache failed halfway (${result.reason}); the entry was dropped, and the next run reinstalls the package and builds it`,
+    }];
+  }
+  if (result.status !== "restored") return undefined;
+  for (const [i, script] of pkg.scripts.entries()) await options.state.markFinished(pkg.location, built, script.event, i === pkg.scripts.length - 1);
+  return pkg.scripts.map((script) => notRun(pkg, script, "restored", durationMs));
+}
+
+/** Keeps a finished build; a cache that cannot take it (a full disk) is reported, never fails the install. */
+async function storeBuild(pkg: ScriptedPackage, owner: BuildOwner, before: FolderSnapshot, options: ExecuteOptions): Promise<void> {
+  const started = performance.now();
+  const result = await options.buildCache!.cache.store(owner, pkg.dir, before)
+    .catch((error: unknown): StoreResult => ({ status: "not-stored", reason: `the cache could not be written: ${(error as Error).message}` }));
+  const durationMs = Math.round(performance.now() - started);
+  options.onEvent?.({ type: "build-cache", package: pkg, result, durationMs });
+  options.audit.write({
+    type: "build-cache", package: displayId(pkg.identity), location: pkg.location, action: result.status, key: owner.key, durationMs,
+    ...(result.status === "stored" ? { files: result.files, bytes: result.bytes } : { reason: result.reason }),
+  });
 }
 
 async function runScript(decision: Approved, script: LifecycleScript, options: ExecuteOptions): Promise<ScriptOutcome> {

@@ -1,14 +1,18 @@
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { SANDBOX_PATH } from "../engine/plan.js";
 import { AuditLog } from "./audit-log.js";
+import { BuildCache } from "./build-cache.js";
+import { currentBuildHost, dependencyClosures } from "./build-key.js";
+import { readLockfile } from "./lockfile.js";
 import { checkInstallScripts, diffChangedInstallCode, type InstallCheck } from "./check.js";
 import type { Decision } from "./decide.js";
 import { ConfigError, isCordonError } from "../errors.js";
 import {
   ApprovalNeededError, EXIT_INSTALL_REFUSED, InstallError, InstallInterruptedError, NpmFailedError, ScriptFailedError,
 } from "./errors.js";
-import { runApprovedScripts, type Approved, type ExecuteEvent, type ExecuteReport, type ScriptOutcome } from "./execute.js";
+import { runApprovedScripts, type Approved, type BuildCacheContext, type ExecuteEvent, type ExecuteReport, type ScriptOutcome } from "./execute.js";
 import { InstallCodeStore } from "./install-code-store.js";
 import { InstallState } from "./install-state.js";
 import type { ScriptedPackage } from "./inventory.js";
@@ -20,7 +24,7 @@ import type { NpmFacts } from "./lifecycle-env.js";
 import { ensureWritableFolder, notWritableError } from "./writable.js";
 import { displayId } from "./package-identity.js";
 import { approvePackages, denyPackages } from "./policy-edit.js";
-import type { InstallSandboxContext } from "./sandbox-grants.js";
+import { installSandboxPermissions, type InstallSandboxContext } from "./sandbox-grants.js";
 
 export type ReviewAnswer = "approve" | "deny" | "skip";
 
@@ -48,6 +52,11 @@ export interface InstallOptions {
   /** Run the project's own lifecycle scripts as npm would (default true). */
   projectScripts?: boolean;
   onProgress?: (event: InstallProgress) => void;
+  /**
+   * Where finished sandboxed builds are kept and restored from (build-cache.ts);
+   * default: the user's cache folder. false: every approved script runs.
+   */
+  buildCache?: BuildCache | false;
   /** Aborting stops npm or the running sandboxes; the reason, when a signal name, sets the exit status (SIGINT 130, SIGTERM 143). */
   signal?: AbortSignal;
 }
@@ -59,7 +68,9 @@ export type InstallProgress =
   | { type: "inventory"; check: InstallCheck; scans: ReadonlyMap<string, PackageReport> }
   | { type: "decided"; package: ScriptedPackage; answer: ReviewAnswer | "policy-approved" | "policy-denied" | "skipped" }
   | ExecuteEvent
-  | { type: "project-script"; event: string; command: string };
+  | { type: "project-script"; event: string; command: string }
+  /** The build cache is not used for this install, and why (a sandbox could reach it). */
+  | { type: "build-cache-off"; reason: string };
 
 export interface InstallReport {
   /** The project npm installed (the workspace root when started in a workspace folder). */
@@ -164,8 +175,15 @@ async function install(options: InstallOptions): Promise<InstallReport> {
   }
 
   await state.keepOnly(new Set(check.inventory.packages.map((p) => p.location)));
+  const sandbox = sandboxContext(projectDir, check, npm);
+  const buildCache = options.buildCache === false ? undefined : await buildCacheContext(options.buildCache ?? new BuildCache(), approved, sandbox, check);
+  if (buildCache !== undefined && "off" in buildCache) {
+    options.onProgress?.({ type: "build-cache-off", reason: buildCache.off });
+    audit.write({ type: "build-cache-off", reason: buildCache.off });
+  }
   const execution = await runApprovedScripts(approved, {
-    sandbox: sandboxContext(projectDir, check, npm),
+    sandbox,
+    ...(buildCache === undefined || "off" in buildCache ? {} : { buildCache }),
     audit,
     state,
     onEvent: options.onProgress,
@@ -254,6 +272,50 @@ async function scanScriptedPackages(check: InstallCheck, signal: AbortSignal | u
   return reports;
 }
 
+/**
+ * The build cache for this install, or why it is off: no install sandbox may
+ * read or write the folder it lives in, or one package could plant a build
+ * that another's restore would copy out of the sandbox into the tree.
+ */
+async function buildCacheContext(cache: BuildCache, approved: readonly Approved[], sandbox: InstallSandboxContext, check: InstallCheck): Promise<BuildCacheContext | { off: string }> {
+  for (const decision of approved) {
+    const script = decision.package.scripts[0];
+    if (script === undefined) continue;
+    const input = installSandboxPermissions(decision.package, script, decision.grants, sandbox);
+    for (const grant of [...(input.allowRead ?? []), ...(input.allowWrite ?? [])]) {
+      if (overlaps(expandHome(grant), cache.dir)) {
+        return { off: `${displayId(decision.package.identity)} may reach ${grant}, which holds the build cache (${cache.dir}); every approved script runs` };
+      }
+    }
+  }
+  const lock = await readLockfile(check.inventory.projectDir);
+  return { cache, host: currentBuildHost(), dependencies: dependencyClosures(lock, approved.map((d) => d.package.location)) };
+}
+
+function expandHome(grant: string): string {
+  return grant === "~" ? os.homedir() : grant.startsWith("~/") ? path.join(os.homedir(), grant.slice(2)) : path.resolve(grant);
+}
+
+/** One path is the other or holds it, also through symlinks on the way. */
+function overlaps(a: string, b: string): boolean {
+  const real = (p: string): string => {
+    let head = p;
+    const tail: string[] = [];
+    for (;;) {
+      try {
+        return path.join(fs.realpathSync(head), ...tail.reverse());
+      } catch {
+        if (path.dirname(head) === head) return p;
+        tail.push(path.basename(head));
+        head = path.dirname(head);
+      }
+    }
+  };
+  const inside = (x: string, y: string): boolean => x === y || x.startsWith(`${y}/`);
+  const [ra, rb] = [real(a), real(b)];
+  return inside(ra, rb) || inside(rb, ra) || inside(a, b) || inside(b, a);
+}
+
 function sandboxContext(projectDir: string, check: InstallCheck, npm: NpmFacts): InstallSandboxContext {
   const nodeDir = path.dirname(process.execPath);
   return {
@@ -288,7 +350,7 @@ async function unknownPackagesError(pending: readonly Extract<Decision, { kind: 
 function scriptFailedError(execution: ExecuteReport): ScriptFailedError {
   const failure = execution.failure!;
   const id = displayId(failure.package.identity);
-  const ran = execution.outcomes.filter((o) => o.status === "ok" || o.status === "already-done").map((o) => `${displayId(o.package.identity)} ${o.script.event}`);
+  const ran = execution.outcomes.filter((o) => o.status === "ok" || o.status === "already-done" || o.status === "restored").map((o) => `${displayId(o.package.identity)} ${o.script.event}`);
   const name = failure.package.identity.name;
   const advice = failure.blockedHosts.length > 0 || failure.unreachableHosts.length > 0 || failure.bypassAttempts > 0
     ? networkAdvice(failure)

@@ -14,13 +14,21 @@ export function registryUnreachable(): string | false {
   return false;
 }
 
+/**
+ * The user cache folder every cordon run here gets ($XDG_CACHE_HOME): what a
+ * test builds never lands in, nor comes from, the real build cache.
+ */
+export const TEST_CACHE_HOME = fs.mkdtempSync(path.join(os.tmpdir(), "cordon-test-cache-"));
+process.once("exit", () => fs.rmSync(TEST_CACHE_HOME, { recursive: true, force: true }));
+const testEnv = { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME };
+
 export interface CordonResult {
   status: number | null;
   out: string;
 }
 
 export function cordon(cwd: string, ...args: string[]): CordonResult {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", timeout: 900_000 });
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", timeout: 900_000, env: testEnv });
   return { status: result.status, out: `${result.stdout}${result.stderr}` };
 }
 
@@ -30,7 +38,7 @@ export function cordon(cwd: string, ...args: string[]): CordonResult {
  * Ctrl-C does; SIGKILL to cordon alone, as `kill -9` does.
  */
 export async function cordonInterrupted(cwd: string, args: readonly string[], file: string, signal: "SIGINT" | "SIGKILL"): Promise<CordonResult & { sent: boolean }> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env: testEnv });
   let out = "";
   child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));

@@ -19,6 +19,8 @@ export async function auditCommand(argv: string[]): Promise<number> {
       case "project-script": line = `project   ${r.event} → exit ${r.exitCode} (the project's own script, not sandboxed)`; break;
       case "net": line = `net       ${r.package ?? ""} ${r.action} ${r.host}:${r.port}${r.reason ? ` (${r.reason})` : ""}`; break;
       case "net-bypass": line = `net       ${r.package} tried the network directly ${r.attempts} time(s), around the proxy (dropped)`; break;
+      case "build-cache": line = `cache     ${r.package} ${r.action}${r.files !== undefined ? ` (${r.files} files, ${r.bytes} bytes)` : ""}${r.reason ? `: ${r.reason}` : ""} in ${r.durationMs} ms`; break;
+      case "build-cache-off": line = `cache     off for this install: ${r.reason}`; break;
       case "policy": line = `policy    ${r.action} ${r.packages.join(", ")}`; break;
     }
     process.stdout.write(`${r.time}  ${sanitizeForTerminal(line)}\n`);

@@ -5,8 +5,8 @@ import { severityRank } from "../../scan/verdict.js";
 import { terminalReview } from "../install-review.js";
 import { paint, sanitizeForTerminal, say } from "../terminal.js";
 
-export const INSTALL_HELP = `Usage: cordon install [NPM ARGS...] [--skip-unknown] [--no-project-scripts]
-       cordon ci [NPM ARGS...] [--skip-unknown] [--no-project-scripts]
+export const INSTALL_HELP = `Usage: cordon install [NPM ARGS...] [--skip-unknown] [--no-project-scripts] [--no-build-cache]
+       cordon ci [NPM ARGS...] [--skip-unknown] [--no-project-scripts] [--no-build-cache]
 
 npm installs with every script off; then only the install scripts your policy
 approves run, each in its own sandbox (its package folder writable, no
@@ -15,6 +15,8 @@ on a terminal; without one (CI) the install stops before any script runs.
 
   --skip-unknown         install without the scripts of packages the policy does not cover
   --no-project-scripts   do not run the project's own lifecycle scripts
+  --no-build-cache       run every approved script, even when the same build is
+                         kept in ~/.cache/cordon/builds (or $XDG_CACHE_HOME/cordon/builds)
 
 Every other argument goes to npm as you wrote it: package specs, -D, -E, -O,
 -w NAME, --omit=dev, --legacy-peer-deps, … (see npm help install, npm help ci).
@@ -31,7 +33,7 @@ Manage it with: cordon approve NAME, cordon deny NAME, cordon policy ls|prune.
 Audit log: .cordon/audit.jsonl (cordon audit).`;
 
 /** cordon's own flags; everything else is npm's. */
-const CORDON_FLAGS = new Set(["--skip-unknown", "--no-project-scripts", "--help", "-h"]);
+const CORDON_FLAGS = new Set(["--skip-unknown", "--no-project-scripts", "--no-build-cache", "--help", "-h"]);
 
 export function installCommandFor(command: "install" | "ci") {
   return async (argv: string[]): Promise<number> => {
@@ -59,6 +61,7 @@ export function installCommandFor(command: "install" | "ci") {
         review: terminal?.review,
         skipUnknown: ours.has("--skip-unknown"),
         projectScripts: !ours.has("--no-project-scripts"),
+        ...(ours.has("--no-build-cache") ? { buildCache: false as const } : {}),
         onProgress: printProgress,
         signal: abort.signal,
       });
@@ -76,6 +79,11 @@ export function installCommandFor(command: "install" | "ci") {
     if (alreadyDone.length > 0) {
       const names = [...new Set(alreadyDone.map((o) => sanitizeForTerminal(displayId(o.package.identity))))];
       say(`  ${paint("green", "✔")} already built in this node_modules, outputs in place: ${names.join(", ")}`);
+    }
+    const restored = report.execution.outcomes.filter((o) => o.status === "restored");
+    if (restored.length > 0) {
+      const names = [...new Set(restored.map((o) => sanitizeForTerminal(displayId(o.package.identity))))];
+      say(`  ${paint("green", "✔")} restored from the build cache, no script run: ${names.join(", ")}`);
     }
     say(`  ${paint("green", "✔")} done; decisions and script runs are in .cordon/audit.jsonl (cordon audit)`);
     return 0;
@@ -135,10 +143,26 @@ function printProgress(event: InstallProgress): void {
       }
       break;
     }
+    case "build-cache": {
+      const id = sanitizeForTerminal(displayId(event.package.identity));
+      const r = event.result;
+      if (r.status === "restored") say(`  ${paint("green", "↺")} ${id} restored from the build cache (${r.files} files, ${formatMegabytes(r.bytes)}, ${(event.durationMs / 1000).toFixed(1)}s): built before, sandboxed, from the same inputs`);
+      else if (r.status === "refused") say(`  ${paint("yellow", "⚠")} ${id}: its build cache entry was refused (${sanitizeForTerminal(r.reason)}); building it`);
+      else if (r.status === "broken") say(`  ${paint("red", "✘")} ${id}: restoring its build from the cache failed halfway (${sanitizeForTerminal(r.reason)})`);
+      else if (r.status === "not-stored") say(`    ${paint("gray", "ℹ")} ${id}: build not kept in the build cache: ${sanitizeForTerminal(r.reason)}`);
+      break;
+    }
+    case "build-cache-off":
+      say(`  ${paint("yellow", "⚠")} build cache off: ${sanitizeForTerminal(event.reason)}`);
+      break;
     case "project-script":
       say(`  ▸ the project's own ${event.event} script (your code: run as npm would, not sandboxed)`);
       break;
   }
+}
+
+function formatMegabytes(bytes: number): string {
+  return bytes >= 1024 ** 2 ? `${(bytes / 1024 ** 2).toFixed(1)} MB` : `${Math.max(0, Math.round(bytes / 1024))} KB`;
 }
 
 /** The scanner's most severe findings as one short phrase for the package list. */
