@@ -29,3 +29,4 @@ export { lifecycleEnv, PASSED_NPM_CONFIG, type LifecycleEnvInput, type NpmFacts 
 export { locateNpm } from "./npm-facts.js";
 export { installSandboxPermissions, DEFAULT_INSTALL_MEMORY, DEFAULT_INSTALL_TIMEOUT, type InstallSandboxContext } from "./sandbox-grants.js";
 export { writeFileAtomic } from "./atomic-write.js";
+export { installProject, type InstallOptions, type InstallReport, type ReviewRequest, type ReviewAnswer } from "./install.js";
