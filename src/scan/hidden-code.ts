@@ -79,6 +79,9 @@ function decodeLiteral(value: string): { text: string; how: string } | undefined
     const encoding = HEX.test(current) ? "hex" : BASE64.test(current) && (current.length % 4 === 0 || layer > 0) ? "base64" : undefined;
     if (!encoding) return undefined;
     layers.push(encoding);
+    // Embedded wasm, fonts and images are megabytes of base64: a prefix
+    // tells text from binary before the whole literal is decoded.
+    if (!mostlyPrintable(Buffer.from(current.slice(0, PREFIX_CHARS - (PREFIX_CHARS % 4)), encoding).toString("utf8"))) return undefined;
     // An odd hex length is a payload cut short (corpora truncate them): decode what is there.
     current = Buffer.from(encoding === "hex" ? current.slice(0, current.length & ~1) : current, encoding).toString("utf8");
     if (looksLikeCode(current)) return { text: current, how: `a ${layers.join(" of ")} string` };
@@ -86,11 +89,17 @@ function decodeLiteral(value: string): { text: string; how: string } | undefined
   return undefined;
 }
 
+const PREFIX_CHARS = 4096;
+
 function looksLikeCode(text: string): boolean {
+  return mostlyPrintable(text) && CODE_MARKER.test(text);
+}
+
+function mostlyPrintable(text: string): boolean {
   let printable = 0;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if ((code >= 0x20 && code < 0x7f) || code === 9 || code === 10 || code === 13) printable++;
   }
-  return printable >= text.length * 0.95 && CODE_MARKER.test(text);
+  return printable >= text.length * 0.95;
 }

@@ -42,6 +42,12 @@ export interface AstFacts {
   stringOf(node: Node | null | undefined): string | undefined;
   /** A name bound once and never reassigned stands for its value: `const opts = { detached: true }`. */
   resolve(node: Node | undefined): Node | undefined;
+  /**
+   * A value derived from these facts, computed once per file: several rules
+   * ask for the same network calls or credential paths, and a 2 MB bundle
+   * makes each pass count.
+   */
+  memo<T>(key: string, compute: () => T): T;
 }
 
 const GLOBAL_PREFIX = /^(?:globalThis|global|window|self)\./;
@@ -133,6 +139,7 @@ export function collectFacts(program: Node): AstFacts {
   // A name that is also a parameter, a catch binding or assigned anywhere is
   // not a constant: in minified code `e` is a different value in every function.
   const constants = constantsOf(declarators, reassigned);
+  const memos = new Map<string, unknown>();
   const resolveName: ConstantResolver = (name) => constants.get(name);
   const stringOf = (node: Node | null | undefined): string | undefined =>
     node?.type === "CallExpression" && PATH_JOIN.test(nameOf(node.callee as Node)) ? joinedPath(node.arguments as Node[], stringOf) : staticString(node, resolveName);
@@ -168,6 +175,10 @@ export function collectFacts(program: Node): AstFacts {
     nameOf,
     stringOf,
     resolve: (node) => (node?.type === "Identifier" ? (constants.get(node.name) ?? node) : node),
+    memo: <T>(key: string, compute: () => T): T => {
+      if (!memos.has(key)) memos.set(key, compute());
+      return memos.get(key) as T;
+    },
   };
 }
 
@@ -191,6 +202,10 @@ function joinedPath(args: Node[], stringOf: (node: Node) => string | undefined):
 
 /** The names a binding pattern declares: `a`, `{ a, b: [c] }`, `d = 1`, `...e`. */
 function namesIn(pattern: Node, into: Set<string>): void {
+  if (pattern.type === "Identifier") {
+    into.add(pattern.name);
+    return;
+  }
   walk(pattern, (node) => {
     if (node.type === "Identifier") into.add(node.name);
   });

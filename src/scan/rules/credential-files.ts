@@ -65,13 +65,17 @@ export function discordTokenSearch(file: FileContext): number | undefined {
 }
 
 export function credentialReads(file: FileContext): Array<{ site: Node; path: CredentialPath }> {
-  const found: Array<{ site: Node; path: CredentialPath }> = [];
-  for (const site of file.ast?.strings ?? []) {
-    if (site.value.length > 300) continue;
-    const path = CREDENTIAL_PATHS.find((candidate) => candidate.pattern.test(site.value.trim()));
-    if (path) found.push({ site: site.node, path });
-  }
-  return found;
+  const ast = file.ast;
+  if (!ast) return [];
+  return ast.memo("credentialReads", () => {
+    const found: Array<{ site: Node; path: CredentialPath }> = [];
+    for (const site of ast.strings) {
+      if (site.value.length > 300) continue;
+      const path = CREDENTIAL_PATHS.find((candidate) => candidate.pattern.test(site.value.trim()));
+      if (path) found.push({ site: site.node, path });
+    }
+    return found;
+  });
 }
 
 /** Stores only a stealer reads (see CredentialPath.stealerOnly), and token searches. */

@@ -17,7 +17,7 @@ const DNS_COMMAND = /^\s*(?:nslookup|dig|host|drill|ping|Resolve-DnsName)\b/i;
 const DOWNLOAD_COMMAND = /\b(?:curl|wget|Invoke-WebRequest|iwr|Invoke-RestMethod|irm)\b/i;
 
 export function networkCalls(file: FileContext): CallSite[] {
-  return file.ast?.calls.filter((call) => NETWORK_CALLEE.test(call.callee) || DNS_CALLEE.test(call.callee)) ?? [];
+  return file.ast?.memo("networkCalls", () => file.ast!.calls.filter((call) => NETWORK_CALLEE.test(call.callee) || DNS_CALLEE.test(call.callee))) ?? [];
 }
 
 export function dnsCalls(file: FileContext): CallSite[] {
@@ -33,7 +33,7 @@ export function dnsCommands(file: FileContext): CallSite[] {
 }
 
 export function processCalls(file: FileContext): CallSite[] {
-  return file.ast?.calls.filter((call) => PROCESS_CALLEE.test(call.callee)) ?? [];
+  return file.ast?.memo("processCalls", () => file.ast!.calls.filter((call) => PROCESS_CALLEE.test(call.callee))) ?? [];
 }
 
 /**
@@ -41,6 +41,11 @@ export function processCalls(file: FileContext): CallSite[] {
  * Names bound once are followed: `const cmd = Buffer.from(b64, "base64").toString(); spawn(cmd)`.
  */
 export function commandLine(file: FileContext, call: CallSite): string {
+  if (!file.ast) return commandLineOf(file, call);
+  return file.ast.memo(`commandLine:${(call.node as { start?: number }).start ?? -1}:${call.callee}`, () => commandLineOf(file, call));
+}
+
+function commandLineOf(file: FileContext, call: CallSite): string {
   const stringOf = (node: Node | undefined) => file.ast?.stringOf(node) ?? staticString(node);
   const [command] = call.args;
   const second = file.ast?.resolve(call.args[1]) ?? call.args[1];
@@ -55,7 +60,8 @@ export function downloadCommands(file: FileContext): CallSite[] {
 }
 
 export function stringsMatching(file: FileContext, pattern: RegExp): StringSite[] {
-  return file.ast?.strings.filter((site) => pattern.test(site.value)) ?? [];
+  // Keyed by the pattern's text: the rules share a few patterns (drop hosts, raw IPs) across many calls.
+  return file.ast?.memo(`strings:${pattern.source}/${pattern.flags}`, () => file.ast!.strings.filter((site) => pattern.test(site.value))) ?? [];
 }
 
 /** A regex search over raw text, for files that were not parsed. Returns the offset of the first match. */
