@@ -14,8 +14,8 @@
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { existsSync, rmSync } from "node:fs";
+import { chmod, mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -44,9 +44,24 @@ export function isHeldOut(name: string): boolean {
   return createHash("sha256").update(name).digest().readUInt32BE(0) % 10 < 3;
 }
 
-/** An unpacked copy of the dev set that removes itself. */
+const CLEANUP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * An unpacked copy of the dev set that removes itself: when disposed, and
+ * also when the process ends some other way (an exception, Ctrl-C, a
+ * closed pipe), because what it holds is real malware.
+ */
 class UnpackedDevset implements AsyncDisposable {
-  private constructor(readonly dir: string) {}
+  readonly #removeNow = () => rmSync(this.dir, { recursive: true, force: true });
+  readonly #onSignal = (signal: NodeJS.Signals) => {
+    this.#removeNow();
+    process.kill(process.pid, signal);
+  };
+
+  private constructor(readonly dir: string) {
+    process.once("exit", this.#removeNow);
+    for (const signal of CLEANUP_SIGNALS) process.once(signal, this.#onSignal);
+  }
 
   static async open(zip: string): Promise<UnpackedDevset> {
     const dir = await mkdtemp(join(tmpdir(), "cordon-devset-"));
@@ -64,7 +79,11 @@ class UnpackedDevset implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
+    // Synchronous, and before the handlers go: an exit between the two
+    // (a closed pipe's EPIPE arriving mid-removal) must not leave a copy.
+    this.#removeNow();
+    process.off("exit", this.#removeNow);
+    for (const signal of CLEANUP_SIGNALS) process.off(signal, this.#onSignal);
   }
 }
 
