@@ -6,6 +6,13 @@ import { AuditLog } from "./audit-log.js";
 import { BuildCache } from "./build-cache.js";
 import { currentBuildHost, dependencyClosures } from "./build-key.js";
 import { readLockfile } from "./lockfile.js";
+import { writeFileAtomic } from "./atomic-write.js";
+import { parseReleaseAge, releaseAgeGate, type ReleaseAgeGate } from "./release-age.js";
+import {
+  checkReleaseAges, lockedReleasesOf, releaseTooYoungError, ReleaseTimesCache, unlockReleases,
+  type FetchTimes, type HeldBack, type YoungRelease,
+} from "./release-gate.js";
+import { readInstallPolicy } from "./policy-read.js";
 import { checkInstallScripts, diffChangedInstallCode, type InstallCheck } from "./check.js";
 import type { Decision } from "./decide.js";
 import { ConfigError, isCordonError } from "../errors.js";
@@ -19,7 +26,7 @@ import type { ScriptedPackage } from "./inventory.js";
 import type { PackageReport } from "../scan/types.js";
 import { locateNpm } from "./npm-facts.js";
 import { parseNpmArgs, type NpmArgs } from "./npm-args.js";
-import { readNpmBuildConfig, runNpm, type NpmResult } from "./npm-client.js";
+import { fetchPackumentTimes, readNpmBuildConfig, runNpm, type NpmResult } from "./npm-client.js";
 import type { NpmFacts } from "./lifecycle-env.js";
 import { ensureWritableFolder, notWritableError } from "./writable.js";
 import { displayId } from "./package-identity.js";
@@ -59,6 +66,14 @@ export interface InstallOptions {
   buildCache?: BuildCache | false;
   /** Aborting stops npm or the running sandboxes; the reason, when a signal name, sets the exit status (SIGINT 130, SIGTERM 143). */
   signal?: AbortSignal;
+  /**
+   * The release-age gate, as `--min-release-age` takes it ("3d", "0" for
+   * off); default: the policy's `minReleaseAge`. Versions published more
+   * recently are not installed.
+   */
+  minReleaseAge?: string;
+  /** The clock the gate measures ages with (tests). */
+  now?: Date;
 }
 
 export type InstallProgress =
@@ -70,7 +85,11 @@ export type InstallProgress =
   | ExecuteEvent
   | { type: "project-script"; event: string; command: string }
   /** The build cache is not used for this install, and why (a sandbox could reach it). */
-  | { type: "build-cache-off"; reason: string };
+  | { type: "build-cache-off"; reason: string }
+  /** Locked versions younger than the gate, taken out of the lockfile for npm to resolve again before the cutoff. */
+  | { type: "release-age-unlocked"; gate: ReleaseAgeGate; young: readonly YoungRelease[] }
+  /** After npm: every registry package was checked; these were held back at older versions. */
+  | { type: "release-age"; gate: ReleaseAgeGate; checked: number; heldBack: readonly HeldBack[] };
 
 export interface InstallReport {
   /** The project npm installed (the workspace root when started in a workspace folder). */
@@ -131,8 +150,35 @@ async function install(options: InstallOptions): Promise<InstallReport> {
   // `--` it would be a package name, and npm would run every script. The
   // user cannot turn it off (parseNpmArgs refuses --ignore-scripts=false).
   const npmArgv = [options.command, "--ignore-scripts", "--no-audit", "--no-fund", ...args.argv];
+  const now = options.now ?? new Date();
+  const gate = await releaseGateOf(projectDir, options, now);
+  const fetchTimes: FetchTimes = (names) => fetchPackumentTimes(names, startDir, npm.dir!, options.signal);
+  const times = new ReleaseTimesCache();
+  const locked = gate === undefined ? undefined : await lockedReleasesOf(projectDir);
+  if (gate !== undefined && locked !== undefined) {
+    const before = await checkReleaseAges(locked.releases, gate, fetchTimes, times);
+    if (before.young.length > 0 && (options.command === "ci" || locked.file === undefined)) throw releaseTooYoungError(before.young, gate, options.command, now);
+    if (before.young.length > 0) {
+      options.onProgress?.({ type: "release-age-unlocked", gate, young: before.young });
+      await unlockReleases(locked.file!, locked.text!, before.young.map((y) => y.release.location));
+    }
+    // npm picks, for whatever it resolves, the newest version published before the cutoff (npm-pick-manifest's `before`).
+    if (options.command === "install") npmArgv.splice(4, 0, `--before=${gate.cutoff.toISOString()}`);
+  }
   const npmRun = await runNpm(npmArgv, startDir, options.signal);
-  if (npmRun.code !== 0) throw npmFailedError(options.command, npmRun);
+  if (npmRun.code !== 0) {
+    // The versions taken out of the lockfile go back in: npm failed, nothing changed.
+    if (locked?.file !== undefined && locked.text !== undefined && !args.treeUnchanged) await writeFileAtomic(locked.file, locked.text).catch(() => undefined);
+    throw npmFailedError(options.command, npmRun, gate);
+  }
+  if (gate !== undefined && locked !== undefined && !args.treeUnchanged) {
+    const after = await lockedReleasesOf(projectDir);
+    const known = new Set(locked.releases.map((r) => `${r.location} ${r.version} ${r.integrity ?? ""}`));
+    const resolved = after.releases.filter((r) => !known.has(`${r.location} ${r.version} ${r.integrity ?? ""}`));
+    const check = await checkReleaseAges(resolved, gate, fetchTimes, times, new Set(resolved.map((r) => r.location)));
+    if (check.young.length > 0) throw releaseTooYoungError(check.young, gate, options.command, now);
+    options.onProgress?.({ type: "release-age", gate, checked: after.releases.length, heldBack: check.heldBack });
+  }
   if (!state) return { ...empty, npmOutput: npmRun.stdout };
 
   let check = await checkInstallScripts(projectDir, { signal: options.signal });
@@ -228,13 +274,27 @@ async function npmProjectDir(startDir: string, args: NpmArgs, signal: AbortSigna
   return prefix;
 }
 
-function npmFailedError(command: string, result: NpmResult): NpmFailedError {
+/** The gate from `--min-release-age`, else the policy's `minReleaseAge`; undefined when neither sets one (or it is 0). */
+async function releaseGateOf(projectDir: string, options: InstallOptions, now: Date): Promise<ReleaseAgeGate | undefined> {
+  if (options.minReleaseAge !== undefined) {
+    const ms = parseReleaseAge(options.minReleaseAge, "--min-release-age");
+    return ms === 0 ? undefined : releaseAgeGate(ms, `--min-release-age=${options.minReleaseAge}`, now);
+  }
+  const policy = (await readInstallPolicy(projectDir)).policy;
+  if (policy.minReleaseAge === undefined || policy.minReleaseAge.ms === 0) return undefined;
+  return releaseAgeGate(policy.minReleaseAge.ms, `minReleaseAge "${policy.minReleaseAge.text}" in ${path.basename(policy.file)}`, now);
+}
+
+function npmFailedError(command: string, result: NpmResult, gate?: ReleaseAgeGate): NpmFailedError {
   const said = result.stderr.split("\n")
     // npm prints its own stack for errors like EACCES: the message above it says it all.
     .filter((line) => /\S/.test(line.replace(/^npm (error|ERR!)\s*/, "")) && !/^npm (error|ERR!)\s+at /.test(line))
     .slice(0, 12).join("\n");
   const code = result.code ?? 128 + (result.signal ? (os.constants.signals[result.signal] ?? 0) : 0);
-  return new NpmFailedError(`npm ${command} failed (exit ${code}); no install script ran.`, code, { hint: `npm said:\n${said}` });
+  const cooled = gate !== undefined && /ETARGET|with a date before/.test(result.stderr)
+    ? `\nThe release-age gate (${gate.setBy}) had npm consider only versions published before ${gate.cutoff.toISOString()}; a version asked for may be younger than that.`
+    : "";
+  return new NpmFailedError(`npm ${command} failed (exit ${code}); no install script ran.`, code, { hint: `npm said:\n${said}${cooled}` });
 }
 
 /** What escaped the steps above, as the user error it is: an interruption, a folder cordon may not write. */

@@ -18,6 +18,8 @@ export interface LockedPackage {
   readonly optional: boolean;
   /** Names this package depends on (`dependencies` and `optionalDependencies`). */
   readonly dependencyNames: readonly string[];
+  /** What it asks of each dependency, as written (`^1.2.0`, `npm:real@^2`): `dependencies`, `optionalDependencies` and `peerDependencies`. */
+  readonly dependencySpecs: Readonly<Record<string, string>>;
 }
 
 export interface Lockfile {
@@ -26,6 +28,8 @@ export interface Lockfile {
   /** Every entry but the root (""), by location. */
   readonly packages: ReadonlyMap<string, LockedPackage>;
   readonly rootDependencyNames: readonly string[];
+  /** What the project asks of its direct dependencies, dev ones included. */
+  readonly rootDependencySpecs: Readonly<Record<string, string>>;
 }
 
 const LOCKFILE_LIMIT = 256 * 1024 ** 2;
@@ -59,17 +63,19 @@ export function parseLockfile(text: string, file: string): Lockfile {
   if (!isRecord(entries)) throw malformed(file, "packages", "is missing or not an object");
   const packages = new Map<string, LockedPackage>();
   let rootDependencyNames: string[] = [];
+  let rootDependencySpecs: Record<string, string> = {};
   for (const [location, entry] of Object.entries(entries)) {
     const key = `packages[${JSON.stringify(location)}]`;
     if (!isRecord(entry)) throw malformed(file, key, "is not an object");
     if (location === "") {
       rootDependencyNames = dependencyNamesOf(entry, file, key);
+      rootDependencySpecs = dependencySpecsOf(entry, ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies"]);
       continue;
     }
     checkLocation(location, file, key);
     packages.set(location, lockedPackage(location, entry, file, key));
   }
-  return { file, lockfileVersion, packages, rootDependencyNames };
+  return { file, lockfileVersion, packages, rootDependencyNames, rootDependencySpecs };
 }
 
 function lockedPackage(location: string, entry: Record<string, unknown>, file: string, key: string): LockedPackage {
@@ -91,7 +97,19 @@ function lockedPackage(location: string, entry: Record<string, unknown>, file: s
     dev: flag("dev"),
     optional: flag("optional"),
     dependencyNames: dependencyNamesOf(entry, file, key),
+    dependencySpecs: dependencySpecsOf(entry, ["dependencies", "optionalDependencies", "peerDependencies"]),
   };
+}
+
+/** Specs as written; a value that is not a string (checked for the names above) is left out. */
+function dependencySpecsOf(entry: Record<string, unknown>, fields: readonly string[]): Record<string, string> {
+  const specs: Record<string, string> = {};
+  for (const field of fields) {
+    const deps = own(entry, field);
+    if (!isRecord(deps)) continue;
+    for (const [name, spec] of Object.entries(deps)) if (typeof spec === "string" && !Object.hasOwn(specs, name)) specs[name] = spec;
+  }
+  return specs;
 }
 
 function dependencyNamesOf(entry: Record<string, unknown>, file: string, key: string): string[] {

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { InstallError } from "./errors.js";
 import { PASSED_NPM_CONFIG } from "./lifecycle-env.js";
 import { npmCommand } from "../host/tools.js";
@@ -61,4 +62,43 @@ export function readNpmBuildConfig(projectDir: string, env: NodeJS.ProcessEnv = 
     if (key && value !== undefined && PASSED_NPM_CONFIG.has(key)) config[key] = value;
   }
   return config;
+}
+
+/** Versions and publish times per package name, or why the registry gave none. */
+export interface PackumentTimes {
+  packuments: Record<string, { versions: string[]; time: Record<string, string>; distTags: Record<string, string> }>;
+  errors: Record<string, string>;
+}
+
+/**
+ * Asks the registry npm is configured with for these packages' versions and
+ * publish times, through npm's own client and configuration in a child
+ * process (npm-packuments-child.ts): the same registries, auth, proxy and
+ * cache as `npm install`, and no npm credential in cordon's process.
+ */
+export function fetchPackumentTimes(names: readonly string[], cwd: string, npmDir: string, signal?: AbortSignal): Promise<PackumentTimes> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL("./npm-packuments-child.js", import.meta.url))], { cwd, stdio: ["pipe", "pipe", "pipe"], signal });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", () => {
+      let answer: Partial<PackumentTimes> & { failed?: string };
+      try {
+        answer = JSON.parse(stdout) as Partial<PackumentTimes> & { failed?: string };
+      } catch {
+        answer = { failed: stderr.trim().split("\n").pop() ?? "no answer" };
+      }
+      if (answer.failed !== undefined || answer.packuments === undefined) {
+        reject(new InstallError(`Could not read publish times from the registry with npm's client: ${answer.failed ?? "no answer"}.`, {
+          hint: "The release-age gate needs the registry's publish times; check that npm view NAME time works here.",
+        }));
+        return;
+      }
+      resolve({ packuments: answer.packuments, errors: answer.errors ?? {} });
+    });
+    child.stdin.end(JSON.stringify({ npmDir, names }));
+  });
 }

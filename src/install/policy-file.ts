@@ -7,6 +7,7 @@ import { isRecord, own } from "./bounded-read.js";
 import { parseAllowKey, type AllowScriptsEntry } from "./allow-scripts.js";
 import { PolicyError } from "./errors.js";
 import { hashInstallCode } from "./install-code.js";
+import { parseReleaseAge } from "./release-age.js";
 
 /** What a project grants one package's install scripts, beyond the defaults. From `cordon.packages.<name>`. */
 export interface PackageGrants {
@@ -42,6 +43,8 @@ export interface InstallPolicy {
   readonly packages: ReadonlyMap<string, PackagePolicy>;
   /** Entries npm would ignore (ranges, dist-tags, aliases): said, never silently dropped. */
   readonly warnings: readonly string[];
+  /** `cordon.minReleaseAge`: versions published less than this long ago are not installed (0: off). */
+  readonly minReleaseAge: { readonly text: string; readonly ms: number } | undefined;
 }
 
 export const NO_GRANTS: PackageGrants = { net: [], write: [], env: [], timeout: undefined, memory: undefined };
@@ -78,7 +81,17 @@ export function parseInstallPolicy(data: unknown, file: string): InstallPolicy {
       else allowScripts.push({ key, allow: value, spec });
     }
   }
-  return { file, allowScripts, packages: packagePolicies(own(data, "cordon"), file), warnings };
+  const section = own(data, "cordon");
+  return { file, allowScripts, packages: packagePolicies(section, file), warnings, minReleaseAge: minReleaseAgeOf(section, file) };
+}
+
+function minReleaseAgeOf(section: unknown, file: string): InstallPolicy["minReleaseAge"] {
+  const value = isRecord(section) ? own(section, "minReleaseAge") : undefined;
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw policyError(file, "cordon.minReleaseAge", "is not a string", `Write it as "3d" (also 12h, 2w; "0" turns it off).`);
+  let ms = 0;
+  rethrow(() => (ms = parseReleaseAge(value, "cordon.minReleaseAge")), file, "cordon.minReleaseAge");
+  return { text: value, ms };
 }
 
 function packagePolicies(section: unknown, file: string): Map<string, PackagePolicy> {

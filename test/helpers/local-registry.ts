@@ -9,7 +9,7 @@ import path from "node:path";
  * registry packages (with registry identity, integrity and versions).
  */
 export class LocalRegistry {
-  readonly #packages = new Map<string, { versions: Record<string, unknown>; latest: string }>();
+  readonly #packages = new Map<string, { versions: Record<string, unknown>; latest: string; time: Record<string, string> }>();
   readonly #tarballs = new Map<string, Buffer>();
   readonly #server = http.createServer((request, response) => this.#serve(request, response));
   url = "";
@@ -20,12 +20,13 @@ export class LocalRegistry {
     return this;
   }
 
-  /** Publishes a tarball made by `npm pack` with its package.json. */
-  publish(tarballPath: string, manifest: { name: string; version: string } & Record<string, unknown>): void {
+  /** Publishes a tarball made by `npm pack` with its package.json; `published` is the publish time the packument gives (default: now). */
+  publish(tarballPath: string, manifest: { name: string; version: string } & Record<string, unknown>, published: Date = new Date()): void {
     const data = fs.readFileSync(tarballPath);
     const file = `${manifest.name}/-/${path.basename(manifest.name)}-${manifest.version}.tgz`;
     this.#tarballs.set(`/${file}`, data);
-    const entry = this.#packages.get(manifest.name) ?? { versions: {}, latest: manifest.version };
+    const entry = this.#packages.get(manifest.name) ?? { versions: {}, latest: manifest.version, time: {} };
+    entry.time[manifest.version] = published.toISOString();
     entry.versions[manifest.version] = {
       ...manifest,
       dist: {
@@ -55,6 +56,8 @@ export class LocalRegistry {
       return;
     }
     const name = url.slice(1);
-    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ name, "dist-tags": { latest: entry.latest }, versions: entry.versions }));
+    const times = Object.values(entry.time).sort();
+    const time = { created: times[0], modified: times[times.length - 1], ...entry.time };
+    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ name, "dist-tags": { latest: entry.latest }, versions: entry.versions, time }));
   }
 }

@@ -1,5 +1,7 @@
 import { fellBack, homeWritesAdvice, installProject, networkAdvice, type InstallProgress, type InstallReport } from "../../install/install.js";
 import { displayId } from "../../install/package-identity.js";
+import { describeAge } from "../../install/release-age.js";
+import { describeHeldBack, describeYoung } from "../../install/release-gate.js";
 import type { PackageReport } from "../../scan/types.js";
 import { severityRank } from "../../scan/verdict.js";
 import { terminalReview } from "../install-review.js";
@@ -15,6 +17,10 @@ on a terminal; without one (CI) the install stops before any script runs.
 
   --skip-unknown         install without the scripts of packages the policy does not cover
   --no-project-scripts   do not run the project's own lifecycle scripts
+  --min-release-age=AGE  install no version published less than AGE ago (3d, 12h, 2w;
+                         0 for off): npm picks older ones (its --before), and
+                         cordon says which it held back; default: the policy's
+                         minReleaseAge
   --no-build-cache       run every approved script, even when the same build is
                          kept in ~/.cache/cordon/builds (or $XDG_CACHE_HOME/cordon/builds)
 
@@ -32,14 +38,30 @@ Policy: package.json "allowScripts" (npm's own) and a "cordon" section.
 Manage it with: cordon approve NAME, cordon deny NAME, cordon policy ls|prune.
 Audit log: .cordon/audit.jsonl (cordon audit).`;
 
+/** `--name=VALUE` or `--name VALUE` before any `--`: its value, and the arguments without it. */
+function takeValueFlag(argv: readonly string[], name: string, end: number): { minReleaseAge: string | undefined; rest: string[] } {
+  let value: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const before = end < 0 || i < end;
+    if (before && arg.startsWith(`${name}=`)) value = arg.slice(name.length + 1);
+    else if (before && arg === name && i + 1 < argv.length) value = argv[++i]!;
+    else rest.push(arg);
+  }
+  return { minReleaseAge: value, rest };
+}
+
 /** cordon's own flags; everything else is npm's. */
 const CORDON_FLAGS = new Set(["--skip-unknown", "--no-project-scripts", "--no-build-cache", "--help", "-h"]);
 
 export function installCommandFor(command: "install" | "ci") {
   return async (argv: string[]): Promise<number> => {
     const end = argv.indexOf("--");
-    const ours = new Set(argv.filter((arg, i) => CORDON_FLAGS.has(arg) && (end < 0 || i < end)));
-    const npmArgs = argv.filter((arg, i) => !(CORDON_FLAGS.has(arg) && (end < 0 || i < end)));
+    const { minReleaseAge, rest } = takeValueFlag(argv, "--min-release-age", end);
+    const restEnd = rest.indexOf("--");
+    const ours = new Set(rest.filter((arg, i) => CORDON_FLAGS.has(arg) && (restEnd < 0 || i < restEnd)));
+    const npmArgs = rest.filter((arg, i) => !(CORDON_FLAGS.has(arg) && (restEnd < 0 || i < restEnd)));
     if (ours.has("--help") || ours.has("-h")) {
       process.stdout.write(`${INSTALL_HELP}\n`);
       return 0;
@@ -62,6 +84,7 @@ export function installCommandFor(command: "install" | "ci") {
         skipUnknown: ours.has("--skip-unknown"),
         projectScripts: !ours.has("--no-project-scripts"),
         ...(ours.has("--no-build-cache") ? { buildCache: false as const } : {}),
+        ...(minReleaseAge !== undefined ? { minReleaseAge } : {}),
         onProgress: printProgress,
         signal: abort.signal,
       });
@@ -152,6 +175,14 @@ function printProgress(event: InstallProgress): void {
       else if (r.status === "not-stored") say(`    ${paint("gray", "ℹ")} ${id}: build not kept in the build cache: ${sanitizeForTerminal(r.reason)}`);
       break;
     }
+    case "release-age-unlocked":
+      say(`  ${paint("yellow", "⏸")} younger than ${describeAge(event.gate.minAgeMs)} (${sanitizeForTerminal(event.gate.setBy)}), so npm resolves ${event.young.length === 1 ? "it" : "them"} again among older versions:`);
+      for (const young of event.young) say(`    ${sanitizeForTerminal(describeYoung(young, event.gate, new Date()))}`);
+      break;
+    case "release-age":
+      say(`  ${paint("green", "✔")} ${event.checked} registry packages published before ${event.gate.cutoff.toISOString()} (${sanitizeForTerminal(event.gate.setBy)})`);
+      for (const held of event.heldBack) say(`    ${paint("yellow", "⏸")} ${sanitizeForTerminal(describeHeldBack(held, new Date()))}`);
+      break;
     case "build-cache-off":
       say(`  ${paint("yellow", "⚠")} build cache off: ${sanitizeForTerminal(event.reason)}`);
       break;
