@@ -1,4 +1,3 @@
-import fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import { ConfigError, SandboxStartError } from "../errors.js";
 import type { Permissions, PermissionsInput } from "../policy/permissions.js";

@@ -136,10 +136,11 @@ describe("the proxy's descriptors and exit are cordon's, not the sandbox's", () 
     // An intercepted tunnel whose real server accepts TCP and never starts TLS.
     const intercepted = await new Promise<import("node:tls").TLSSocket>((resolve, reject) => {
       const raw = net.connect(port, "127.0.0.1", () => raw.write(`CONNECT slow.test:${silent.port} HTTP/1.1\r\nHost: x\r\n\r\n`));
-      raw.once("data", async () => {
-        const tls = await import("node:tls");
-        const secure = tls.connect({ socket: raw, servername: "slow.test", ca: ca.certificatePem }, () => resolve(secure));
-        secure.on("error", reject);
+      raw.once("data", () => {
+        import("node:tls").then((tls) => {
+          const secure = tls.connect({ socket: raw, servername: "slow.test", ca: ca.certificatePem }, () => resolve(secure));
+          secure.on("error", reject);
+        }, reject);
       });
     });
     intercepted.on("error", () => {});

@@ -31,7 +31,7 @@ describe("lifetime: a sandbox never outlives the process that created it", { ski
     while (isRunning(hostPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(isRunning(hostPid), false, "the sandbox died with its parent");
     assert.deepEqual(fs.readdirSync(path.join(dataDir, "sandboxes")), leftovers, "its folder is still there until the next start");
-    await using next = await Sandbox.create({ dataDir });
+    await using _next = await Sandbox.create({ dataDir });
     const now = fs.readdirSync(path.join(dataDir, "sandboxes"));
     assert.equal(now.length, 1);
     assert.notEqual(now[0], leftovers[0], "the dead owner's folder was removed");

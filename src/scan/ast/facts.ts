@@ -134,6 +134,8 @@ export function collectFacts(program: Node): AstFacts {
       case "BinaryExpression":
         if (node.operator === "+") built.push(node);
         break;
+      default:
+        break;
     }
   });
   // A name that is also a parameter, a catch binding or assigned anywhere is

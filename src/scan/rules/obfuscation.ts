@@ -24,7 +24,7 @@ export const obfuscation: FileRule = {
     // decoded text is a loader by definition: benign code has no reason to
     // hide the code it runs from the person reading it.
     const conclusive = techniques.length >= 2 || techniques.some((technique) => technique.decodedEval);
-    for (const { decodedEval, ...draft } of techniques) {
+    for (const { decodedEval: _decodedEval, ...draft } of techniques) {
       report({ ...draft, severity: conclusive ? "critical" : atInstallTime(draft.severity, file.installTime) });
     }
     const blob = longOpaqueString(file);
