@@ -1,4 +1,8 @@
+import path from "node:path";
+import { approvedFromRegistry } from "../install/approved-code.js";
+import { readBounded } from "../install/bounded-read.js";
 import { diffChangedInstallCode } from "../install/check.js";
+import type { ScriptedPackage } from "../install/inventory.js";
 import type { ReviewAnswer, ReviewRequest } from "../install/install.js";
 import { displayId } from "../install/package-identity.js";
 import type { ScriptTarget } from "../install/lifecycle-script.js";
@@ -15,7 +19,7 @@ export function terminalReview(): { review: (request: ReviewRequest) => Promise<
   if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
   const answers = TerminalLines.open();
   if (!answers) return undefined;
-  const review = async ({ decision, store, scan }: ReviewRequest): Promise<ReviewAnswer> => {
+  const review = async ({ decision, store, scan, check }: ReviewRequest): Promise<ReviewAnswer> => {
     const pkg = decision.package;
     const out: string[] = [];
     const clean = (text: string): string => sanitizeForTerminal(text);
@@ -27,6 +31,7 @@ export function terminalReview(): { review: (request: ReviewRequest) => Promise<
       out.push(`  ${script.event}${script.implicit ? " (implicit)" : ""}: ${clean(script.command)}${script.hints.includes("native-build") ? "   [native build]" : ""}`);
       for (const target of script.targets) out.push(`    runs ${describeTarget(target, clean)}`);
     }
+    if (decision.kind === "unknown") out.push(...(await installCodePreview(pkg, clean)));
     if (scan && scan.findings.length > 0) {
       out.push(paint(scan.verdict === "malicious" ? "red" : "yellow", `  cordon scan: ${scan.verdict}`));
       for (const f of scan.findings.slice(0, 12)) {
@@ -39,7 +44,7 @@ export function terminalReview(): { review: (request: ReviewRequest) => Promise<
     }
     if (decision.kind === "changed") {
       out.push(paint("yellow", "  Its install code changed since it was approved:"));
-      const diff = await diffChangedInstallCode(decision, store, { maxBytes: 16 * 1024 });
+      const diff = await diffChangedInstallCode(decision, store, { maxBytes: 16 * 1024, recover: approvedFromRegistry(decision, store, check.inventory.projectDir) });
       out.push(...diff.split("\n").map((line) => `    ${clean(line)}`));
     }
     out.push(
@@ -57,6 +62,42 @@ export function terminalReview(): { review: (request: ReviewRequest) => Promise<
     }, "skip");
   };
   return { review, close: () => answers.close() };
+}
+
+const PREVIEW_FILES = 3;
+const PREVIEW_LINES = 40;
+const PREVIEW_BYTES = 4096;
+
+/**
+ * What the package's install code is: every file its pin would cover, and
+ * the text of the files its scripts run (the first lines of each), so the
+ * reviewer reads the code, not only the command that starts it.
+ */
+async function installCodePreview(pkg: ScriptedPackage, clean: (t: string) => string): Promise<string[]> {
+  const files = Object.keys(pkg.installCode.files);
+  if (files.length === 0) return [];
+  const out = [`  install code: ${files.length} file${files.length === 1 ? "" : "s"}: ${clean(files.slice(0, 12).join(", "))}${files.length > 12 ? `, … ${files.length - 12} more` : ""}`];
+  if (pkg.installCode.dynamicLoads.length > 0) out.push(paint("yellow", `  loads modules by computed names (not all it runs may be listed): ${clean(pkg.installCode.dynamicLoads.join(", "))}`));
+  const run = [...new Set(pkg.scripts.flatMap((s) => s.targets.flatMap((t) => (t.kind === "file" ? [t.path] : []))))];
+  for (const file of run.slice(0, PREVIEW_FILES)) {
+    const bytes = await readBounded(path.join(pkg.dir, file), 8 * 1024 ** 2).catch(() => undefined);
+    out.push(paint("bold", `  ── ${clean(file)} ──`));
+    if (bytes === undefined) {
+      out.push("     (could not be read)");
+      continue;
+    }
+    if (bytes.includes(0)) {
+      out.push(`     (binary, ${bytes.length} bytes)`);
+      continue;
+    }
+    const lines = bytes.subarray(0, PREVIEW_BYTES).toString("utf8").split("\n");
+    const all = bytes.toString("utf8").split("\n").length;
+    const shown = lines.slice(0, PREVIEW_LINES);
+    shown.forEach((line, i) => out.push(`  ${String(i + 1).padStart(4)}  ${clean(line.slice(0, 200))}`));
+    if (all > shown.length) out.push(`        … ${all - shown.length} more lines (${clean(path.join(pkg.dir, file))})`);
+  }
+  if (run.length > PREVIEW_FILES) out.push(`  … and ${run.length - PREVIEW_FILES} more files it runs`);
+  return out;
 }
 
 function describeTarget(target: ScriptTarget, clean: (t: string) => string): string {

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { SANDBOX_PATH } from "../engine/plan.js";
+import { approvedFromRegistry } from "./approved-code.js";
 import { AuditLog } from "./audit-log.js";
 import { BuildCache } from "./build-cache.js";
 import { currentBuildHost, dependencyClosures } from "./build-key.js";
@@ -193,7 +194,7 @@ async function install(options: InstallOptions): Promise<InstallReport> {
   const pending = check.decisions.filter((d): d is Extract<Decision, { kind: "unknown" | "changed" }> => d.kind === "unknown" || d.kind === "changed");
   if (pending.length > 0 && !options.review && !options.skipUnknown) {
     for (const d of pending) audit.write({ type: "decision", package: displayId(d.package.identity), location: d.package.location, decision: d.kind, by: "ci", reason: "no terminal to ask" });
-    throw await unknownPackagesError(pending, store);
+    throw await unknownPackagesError(pending, store, projectDir, options.signal);
   }
   for (const decision of pending) {
     const name = decision.package.identity.name;
@@ -390,13 +391,13 @@ function sandboxContext(projectDir: string, check: InstallCheck, npm: NpmFacts):
   };
 }
 
-async function unknownPackagesError(pending: readonly Extract<Decision, { kind: "unknown" | "changed" }>[], store: InstallCodeStore): Promise<ApprovalNeededError> {
+async function unknownPackagesError(pending: readonly Extract<Decision, { kind: "unknown" | "changed" }>[], store: InstallCodeStore, projectDir: string, signal: AbortSignal | undefined): Promise<ApprovalNeededError> {
   const lines: string[] = [];
   for (const d of pending) {
     const what = d.kind === "changed" ? "install code changed since it was approved" : "not reviewed";
     lines.push(`  ${displayId(d.package.identity)}: ${what}; ${d.package.scripts.map((s) => `${s.event}: ${s.command}`).join("; ")}`);
     if (d.kind === "changed") {
-      const diff = await diffChangedInstallCode(d, store, { maxBytes: 4096 });
+      const diff = await diffChangedInstallCode(d, store, { maxBytes: 4096, recover: approvedFromRegistry(d, store, projectDir, signal) });
       lines.push(...diff.trimEnd().split("\n").map((line) => `      ${line}`));
     }
     lines.push(`    approve: cordon approve ${d.package.identity.name}    deny: cordon deny ${d.package.identity.name}`);

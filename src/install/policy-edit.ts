@@ -226,7 +226,11 @@ async function addPins(entry: Json, targets: readonly ScriptedPackage[], name: s
   for (const pkg of targets) {
     if (store !== undefined) await keepCopies(pkg, store);
     if (pins.some((pin) => isRecord(pin) && pin.hash === pkg.installCode.hash)) continue;
-    pins.push({ version: pkg.identity.version, hash: pkg.installCode.hash, scripts: { ...pkg.installCode.scripts }, files: { ...pkg.installCode.files } });
+    // The version is for people and for fetching the approved code again
+    // (approved-code.ts checks every file against the pin's hashes); matching
+    // is by hash. A lockfile written with omit-lockfile-registry-resolved has
+    // no URL to read it from, so the lock entry's own version stands in.
+    pins.push({ version: pkg.identity.version ?? pkg.identity.lockedVersion ?? null, hash: pkg.installCode.hash, scripts: { ...pkg.installCode.scripts }, files: { ...pkg.installCode.files } });
     summary.push(`cordon.packages[${JSON.stringify(name)}].pins: + ${displayId(pkg.identity)} ${pkg.installCode.hash}`);
   }
   entry.pins = pins;

@@ -96,4 +96,19 @@ describe("content pins across versions", () => {
     const listing = await cordon("policy", "ls");
     assert.match(listing.out, /pinned-tool@1\.0\.2\s+changed/);
   });
+
+  test("without a stored copy of the approved code, the approved version is fetched from the registry and the diff is real", async () => {
+    // A fresh clone, or an approval made on another machine: .cordon/install-code is not there.
+    fs.rmSync(path.join(project, ".cordon", "install-code"), { recursive: true, force: true });
+    useVersion("1.0.2");
+    const { status, out } = await cordon("install");
+    assert.equal(status, EXIT_NEEDS_APPROVAL, out);
+    assert.doesNotMatch(out, /approved text not kept/);
+    assert.match(out, /^\s+--- pinned-tool@1\.0\.0\/install\.js$/m);
+    // The unchanged first line is context, not shown as added.
+    assert.match(out, /^\s{7}require\("fs"\)\.writeFileSync/m);
+    assert.match(out, /^\s+\+require\("child_process"\)\.execSync\("echo new behaviour"\);$/m);
+    // What came from the registry hashed to the pin, and is kept for next time.
+    assert.ok(fs.readdirSync(path.join(project, ".cordon", "install-code", "sha256")).length > 0);
+  });
 });

@@ -51,4 +51,23 @@ describe("interactive review on a terminal", { skip: !hasScript && "needs script
     assert.ok(fs.existsSync(path.join(project, "node_modules/wants-build/built.txt")));
     assert.ok(!fs.existsSync(path.join(project, "node_modules/wants-more/more.txt")));
   });
+
+  test("the review shows the code of the files a script runs, not only the command", () => {
+    const dir = path.join(root, "src", "runs-a-file");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "runs-a-file", version: "1.0.0", scripts: { postinstall: "node setup.js" } }));
+    fs.writeFileSync(path.join(dir, "setup.js"), 'require("./helper");\nconsole.log("SETUP-MARKER \u001b[2J");\n');
+    fs.writeFileSync(path.join(dir, "helper.js"), "module.exports = 1;\n");
+    const tarballs = path.join(root, "tarballs");
+    const packed = spawnSync("npm", ["pack", "--ignore-scripts", "--pack-destination", tarballs, "--json"], { cwd: dir, encoding: "utf8" });
+    const manifest = JSON.parse(fs.readFileSync(path.join(project, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    manifest.dependencies["runs-a-file"] = `file:../tarballs/${(JSON.parse(packed.stdout) as [{ filename: string }])[0].filename}`;
+    fs.writeFileSync(path.join(project, "package.json"), JSON.stringify(manifest, null, 2));
+    const result = spawnSync("script", ["-qec", `${process.execPath} ${CLI} install`, "/dev/null"], { cwd: project, input: "s\n", encoding: "utf8", timeout: 120_000 });
+    assert.equal(result.status, 0, result.stdout);
+    assert.match(result.stdout, /install code: 2 files: (helper\.js, setup\.js|setup\.js, helper\.js)/);
+    assert.match(result.stdout, /── setup\.js ──/);
+    assert.match(result.stdout, /^\s+2\s+console\.log\("SETUP-MARKER/m);
+    assert.doesNotMatch(result.stdout, /\u001b\[2J/, "a file's escape sequence reached the terminal");
+  });
 });
