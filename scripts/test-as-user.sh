@@ -12,7 +12,7 @@ if ! id -u "$user" >/dev/null 2>&1; then
 fi
 copy=$(mktemp -d /tmp/cordon-as-user.XXXXXX)
 trap 'rm -rf "$copy"' EXIT INT TERM
-cp -r dist node_modules package.json "$copy"/
+cp -r dist data node_modules package.json "$copy"/
 chmod -R a+rX "$copy"
 chmod 755 "$copy"
 home=$(getent passwd "$user" | cut -d: -f6)

@@ -1,4 +1,4 @@
-import { POPULAR_NAMES } from "../data/popular-names.js";
+import { popularNames } from "../data/popular-names.js";
 import { installScriptsOf } from "../package-meta.js";
 import { packageFinding, type PackageRule } from "./rule.js";
 
@@ -22,9 +22,10 @@ export const typosquat: PackageRule = {
 };
 
 export function typosquatTarget(name: string): string | undefined {
-  if (POPULAR_SET.has(name) || name.startsWith("@")) return undefined;
+  const popular = popularNames();
+  if (popular.set.has(name) || name.startsWith("@")) return undefined;
   const bare = withoutSeparators(name);
-  for (const candidate of TARGETS) {
+  for (const candidate of popular.list.slice(0, TARGET_COUNT)) {
     if (candidate.length < MIN_TARGET_LENGTH || candidate.startsWith("@") || Math.abs(candidate.length - name.length) > 1) continue;
     if (withoutSeparators(candidate) === bare || isOneEditAway(name, candidate)) return candidate;
   }
@@ -32,9 +33,6 @@ export function typosquatTarget(name: string): string | undefined {
 }
 
 const TARGET_COUNT = 3000;
-const POPULAR_LIST: readonly string[] = POPULAR_NAMES.split("\n").filter(Boolean);
-const POPULAR_SET: ReadonlySet<string> = new Set(POPULAR_LIST);
-const TARGETS: readonly string[] = POPULAR_LIST.slice(0, TARGET_COUNT);
 
 function withoutSeparators(name: string): string {
   return name.replace(/[-_.]/g, "");
