@@ -4,6 +4,7 @@ import path from "node:path";
 import { SANDBOX_PATH } from "../engine/plan.js";
 import { approvedFromRegistry } from "./approved-code.js";
 import { AuditLog } from "./audit-log.js";
+import { ensureCordonFolder } from "./cordon-folder.js";
 import { BuildCache } from "./build-cache.js";
 import { currentBuildHost, dependencyClosures } from "./build-key.js";
 import { readLockfile } from "./lockfile.js";
@@ -143,7 +144,10 @@ async function install(options: InstallOptions): Promise<InstallReport> {
 
   // A dry run changes nothing, cordon's records included.
   const state = args.treeUnchanged ? undefined : InstallState.open(projectDir);
-  if (state) ensureWritableFolder(path.join(projectDir, ".cordon"));
+  if (state) {
+    ensureWritableFolder(path.join(projectDir, ".cordon"));
+    await ensureCordonFolder(projectDir);
+  }
   const discarded = (await state?.discardUnfinished()) ?? [];
   if (discarded.length > 0) options.onProgress?.({ type: "discarded", locations: discarded });
 
@@ -283,7 +287,7 @@ async function releaseGateOf(projectDir: string, options: InstallOptions, now: D
   }
   const policy = (await readInstallPolicy(projectDir)).policy;
   if (policy.minReleaseAge === undefined || policy.minReleaseAge.ms === 0) return undefined;
-  return releaseAgeGate(policy.minReleaseAge.ms, `minReleaseAge "${policy.minReleaseAge.text}" in ${path.basename(policy.file)}`, now);
+  return releaseAgeGate(policy.minReleaseAge.ms, policy.minReleaseAge.setIn, now);
 }
 
 function npmFailedError(command: string, result: NpmResult, gate?: ReleaseAgeGate): NpmFailedError {

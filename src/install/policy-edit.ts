@@ -9,11 +9,15 @@ import type { InstallCodeStore } from "./install-code-store.js";
 import type { Inventory, ScriptedPackage } from "./inventory.js";
 import { formatLike } from "./json-text.js";
 import { displayId } from "./package-identity.js";
+import { ensureCordonFolder } from "./cordon-folder.js";
 import { parseInstallPolicy } from "./policy-file.js";
 import { readInstallPolicy } from "./policy-read.js";
 
 export interface PolicyEdit {
+  /** package.json. */
   readonly file: string;
+  /** The policy file (`.cordon/policy.json`), written when grants, pins or settings changed. */
+  readonly policyFile: string;
   /** False when the policy already said this (nothing was written). */
   readonly changed: boolean;
   /** What changed, one line each, e.g. `allowScripts["esbuild"]: true`. */
@@ -42,13 +46,14 @@ type Json = Record<string, unknown>;
 
 /**
  * `cordon approve <pkg>…`: allows each named package's install scripts
- * (npm's `allowScripts`, name-only, so npm and cordon agree), pins its
- * current install code by hash in `cordon.packages`, and records grants.
+ * (npm's `allowScripts`, name-only, so npm and cordon agree: one line per
+ * package in package.json), pins its current install code by hash and
+ * records grants in the policy file (`.cordon/policy.json`).
  * An explicit approval replaces a name-only deny of the same package (unlike
  * `npm approve-scripts --all`, this is the user naming it).
  */
 export async function approvePackages(projectDir: string, names: readonly string[], inventory: Inventory, options: ApproveOptions = {}): Promise<PolicyEdit> {
-  return editPolicy(projectDir, options.dryRun ?? false, async (data, summary) => {
+  return editPolicy(projectDir, options.dryRun ?? false, async (data, summary, policy) => {
     for (const arg of names) {
       const targets = packagesNamed(arg, inventory);
       const allow = objectField(data, "allowScripts");
@@ -65,7 +70,7 @@ export async function approvePackages(projectDir: string, names: readonly string
         }
       }
       const name = targets[0]!.identity.name;
-      const entry = objectField(objectField(objectField(data, "cordon"), "packages"), name);
+      const entry = objectField(objectField(policy, "packages"), name);
       if (options.grants !== undefined) setGrants(entry, options.grants, name, summary);
       if (options.pin ?? true) await addPins(entry, targets, name, summary, options.store);
     }
@@ -96,12 +101,12 @@ export async function denyPackages(projectDir: string, names: readonly string[],
 }
 
 /**
- * `cordon policy prune`: removes `allowScripts` entries and `cordon.packages`
+ * `cordon policy prune`: removes `allowScripts` entries and policy-file `packages`
  * entries that match no package with install code in the tree, and pins
  * that match no install code now installed. Unparseable keys are left alone.
  */
 export async function prunePolicy(projectDir: string, inventory: Inventory, options: { dryRun?: boolean } = {}): Promise<PolicyEdit> {
-  return editPolicy(projectDir, options.dryRun ?? false, async (data, summary) => {
+  return editPolicy(projectDir, options.dryRun ?? false, async (data, summary, policy) => {
     const allow = isRecord(data.allowScripts) ? data.allowScripts : {};
     for (const key of Object.keys(allow)) {
       const spec = parseAllowKey(key, projectDir);
@@ -111,39 +116,79 @@ export async function prunePolicy(projectDir: string, inventory: Inventory, opti
         summary.push(`allowScripts[${JSON.stringify(key)}]: removed (matches no package with install scripts)`);
       }
     }
-    const cordon = isRecord(data.cordon) ? data.cordon : {};
-    const packages = isRecord(cordon.packages) ? cordon.packages : {};
+    const packages = isRecord(policy.packages) ? policy.packages : {};
     for (const [name, entry] of Object.entries(packages)) {
       const present = inventory.packages.filter((p) => p.identity.name === name);
       if (present.length === 0) {
         delete packages[name];
-        summary.push(`cordon.packages[${JSON.stringify(name)}]: removed (not in the tree)`);
+        summary.push(`packages[${JSON.stringify(name)}]: removed (not in the tree)`);
         continue;
       }
       if (!isRecord(entry) || !Array.isArray(entry.pins)) continue;
       const hashes = new Set(present.map((p) => p.installCode.hash));
       const kept = entry.pins.filter((pin) => isRecord(pin) && hashes.has(String(pin.hash)));
       if (kept.length !== entry.pins.length) {
-        summary.push(`cordon.packages[${JSON.stringify(name)}].pins: ${entry.pins.length - kept.length} removed (no longer installed)`);
+        summary.push(`packages[${JSON.stringify(name)}].pins: ${entry.pins.length - kept.length} removed (no longer installed)`);
         entry.pins = kept;
       }
     }
   });
 }
 
-async function editPolicy(projectDir: string, dryRun: boolean, edit: (data: Json, summary: string[]) => Promise<void>): Promise<PolicyEdit> {
+/**
+ * One edit of the policy: package.json's `allowScripts` (`data`) and the
+ * policy file (`policy`). A `cordon` section left in package.json by an
+ * older cordon moves into the policy file first. Everything is validated
+ * with the same reader as every install before anything is written; the
+ * policy file is written before package.json, so an edit cut off between the
+ * two leaves at worst the same settings in both files, which reads the same.
+ */
+async function editPolicy(projectDir: string, dryRun: boolean, edit: (data: Json, summary: string[], policy: Json) => Promise<void>): Promise<PolicyEdit> {
   const source = await readInstallPolicy(projectDir);
   const data = structuredClone(source.data);
+  const policy: Json = structuredClone(source.policyFile.data ?? { "//": POLICY_COMMENT });
   const summary: string[] = [];
-  await edit(data, summary);
+  moveLegacySection(data, policy, summary, source.policyFile.file);
+  await edit(data, summary, policy);
   dropEmpty(data, source.data);
-  // Validate what is about to be written with the same reader as every
-  // install, so a bad grant fails now, naming the key, and not later.
-  parseInstallPolicy(data, source.file);
+  parseInstallPolicy(data, source.file, { data: policy, file: source.policyFile.file });
   const text = formatLike(source.text, data);
-  const changed = text !== source.text;
-  if (changed && !dryRun) await writeFileAtomic(source.file, text);
-  return { file: source.file, changed, summary };
+  const hasSettings = Object.keys(policy).some((key) => key !== "//" && !(key === "packages" && isRecord(policy.packages) && Object.keys(policy.packages).length === 0));
+  const policyText = source.policyFile.text !== undefined ? formatLike(source.policyFile.text, policy) : hasSettings ? `${JSON.stringify(policy, null, 2)}\n` : undefined;
+  const policyChanged = policyText !== undefined && policyText !== source.policyFile.text;
+  const changed = text !== source.text || policyChanged;
+  if (changed && !dryRun) {
+    // The folder (and its .gitignore) also holds the audit record of this edit.
+    await ensureCordonFolder(path.dirname(source.file));
+    if (policyChanged) await writeFileAtomic(source.policyFile.file, policyText);
+    if (text !== source.text) await writeFileAtomic(source.file, text);
+  }
+  return { file: source.file, policyFile: source.policyFile.file, changed, summary };
+}
+
+const POLICY_COMMENT = "cordon's install-script policy: grants and content pins per package (docs/install.md). Commit this file; package.json's allowScripts says which packages may run install scripts.";
+
+/** package.json's `cordon.packages` and `cordon.minReleaseAge` go to the policy file (same keys); the section goes when nothing else is left in it. */
+function moveLegacySection(data: Json, policy: Json, summary: string[], policyFile: string): void {
+  const legacy = isRecord(data.cordon) ? data.cordon : undefined;
+  if (legacy === undefined) return;
+  const moved: string[] = [];
+  if (isRecord(legacy.packages)) {
+    const packages = objectField(policy, "packages");
+    for (const [name, entry] of Object.entries(legacy.packages)) {
+      // Validation already required a copy in both files to be the same.
+      if (!Object.hasOwn(packages, name)) packages[name] = entry;
+      moved.push(name);
+    }
+    delete legacy.packages;
+  }
+  if (legacy.minReleaseAge !== undefined) {
+    if (policy.minReleaseAge === undefined) policy.minReleaseAge = legacy.minReleaseAge;
+    delete legacy.minReleaseAge;
+    moved.push("minReleaseAge");
+  }
+  if (Object.keys(legacy).length === 0) delete data.cordon;
+  if (moved.length > 0) summary.push(`package.json's cordon section (${moved.join(", ")}) moved to ${path.basename(path.dirname(policyFile))}/${path.basename(policyFile)}`);
 }
 
 /** The scripted packages a command-line argument names (`esbuild`, `esbuild@0.25.9`), or a PolicyError with close names. */
@@ -217,7 +262,7 @@ function setGrants(entry: Json, grants: GrantsInput, name: string, summary: stri
     const value = grants[field];
     if (value === undefined) continue;
     entry[field] = Array.isArray(value) ? [...value] : value;
-    summary.push(`cordon.packages[${JSON.stringify(name)}].${field}: ${JSON.stringify(value)}`);
+    summary.push(`packages[${JSON.stringify(name)}].${field}: ${JSON.stringify(value)}`);
   }
 }
 
@@ -231,7 +276,7 @@ async function addPins(entry: Json, targets: readonly ScriptedPackage[], name: s
     // is by hash. A lockfile written with omit-lockfile-registry-resolved has
     // no URL to read it from, so the lock entry's own version stands in.
     pins.push({ version: pkg.identity.version ?? pkg.identity.lockedVersion ?? null, hash: pkg.installCode.hash, scripts: { ...pkg.installCode.scripts }, files: { ...pkg.installCode.files } });
-    summary.push(`cordon.packages[${JSON.stringify(name)}].pins: + ${displayId(pkg.identity)} ${pkg.installCode.hash}`);
+    summary.push(`packages[${JSON.stringify(name)}].pins: + ${displayId(pkg.identity)} ${pkg.installCode.hash}`);
   }
   entry.pins = pins;
 }
@@ -258,18 +303,8 @@ function objectField(parent: Json, key: string): Json {
   return created;
 }
 
-/** Sections the edit created but left empty are not written. */
+/** An `allowScripts` the edit created but left empty is not written. */
 function dropEmpty(data: Json, original: Json): void {
-  const cordon = data.cordon;
-  const originalCordon = isRecord(original.cordon) ? original.cordon : {};
-  const originalPackages = isRecord(originalCordon.packages) ? originalCordon.packages : {};
-  if (isRecord(cordon) && isRecord(cordon.packages)) {
-    for (const [name, entry] of Object.entries(cordon.packages)) {
-      if (isRecord(entry) && Object.keys(entry).length === 0 && !Object.hasOwn(originalPackages, name)) delete cordon.packages[name];
-    }
-    if (Object.keys(cordon.packages).length === 0 && !Object.hasOwn(originalCordon, "packages")) delete cordon.packages;
-  }
-  if (isRecord(cordon) && Object.keys(cordon).length === 0 && !Object.hasOwn(original, "cordon")) delete data.cordon;
   if (isRecord(data.allowScripts) && Object.keys(data.allowScripts).length === 0 && !Object.hasOwn(original, "allowScripts")) delete data.allowScripts;
 }
 

@@ -37,15 +37,27 @@ export interface PackagePolicy {
 }
 
 export interface InstallPolicy {
-  /** The package.json it was read from. */
+  /** The package.json it was read from (npm's `allowScripts`). */
   readonly file: string;
+  /** The policy file beside it (`.cordon/policy.json`: grants, pins, settings), whether or not it exists yet. */
+  readonly policyFile: string;
+  /** package.json still holds a `cordon` section with grants or settings: the next policy write moves it into the policy file. */
+  readonly legacySection: boolean;
   readonly allowScripts: readonly AllowScriptsEntry[];
   readonly packages: ReadonlyMap<string, PackagePolicy>;
   /** Entries npm would ignore (ranges, dist-tags, aliases): said, never silently dropped. */
   readonly warnings: readonly string[];
-  /** `cordon.minReleaseAge`: versions published less than this long ago are not installed (0: off). */
-  readonly minReleaseAge: { readonly text: string; readonly ms: number } | undefined;
+  /** `minReleaseAge`: versions published less than this long ago are not installed (0: off). `setIn` says where, for messages. */
+  readonly minReleaseAge: { readonly text: string; readonly ms: number; readonly setIn: string } | undefined;
 }
+
+/**
+ * Where a project's grants, content pins and settings live, relative to the
+ * project: one committed, reviewable file, so package.json keeps one line
+ * per approved package (npm's own `allowScripts`).
+ */
+export const POLICY_FILE = ".cordon/policy.json";
+const POLICY_KEYS = new Set(["//", "packages", "minReleaseAge"]);
 
 export const NO_GRANTS: PackageGrants = { net: [], write: [], env: [], timeout: undefined, memory: undefined };
 
@@ -57,14 +69,19 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SECRET_ENV = /^(?:NPM_TOKEN|NODE_AUTH_TOKEN|GITHUB_TOKEN|GH_TOKEN|GITLAB_TOKEN|npm_config__.*|npm_config_\/\/.*|.*_AUTH_?TOKEN|.*_PASSWORD)$/i;
 
 /**
- * Reads the install-script policy from a project's package.json data:
- * npm's `allowScripts` plus cordon's `cordon.packages` grants and pins.
- * Pure: the caller reads the file. Every malformed value is a PolicyError
- * naming the file, the key and the fix.
+ * Reads the install-script policy: npm's `allowScripts` from package.json,
+ * and cordon's grants, pins and settings from the policy file
+ * (`.cordon/policy.json`: `packages`, `minReleaseAge`) and, from projects
+ * that predate it, package.json's `cordon` section (the same keys). A
+ * package or setting in both must be the same in both (a policy write cut
+ * off between its two files leaves such copies). Pure: the caller reads the
+ * files. Every malformed value is a PolicyError naming the file, the key
+ * and the fix.
  */
-export function parseInstallPolicy(data: unknown, file: string): InstallPolicy {
+export function parseInstallPolicy(data: unknown, file: string, policy?: { data: unknown; file: string }): InstallPolicy {
   if (!isRecord(data)) throw policyError(file, "(top level)", "is not a JSON object", "Restore package.json from version control.");
   const projectDir = path.dirname(file);
+  const policyFile = policy?.file ?? path.join(projectDir, POLICY_FILE);
   const warnings: string[] = [];
   const allowScripts: AllowScriptsEntry[] = [];
   const allowField = own(data, "allowScripts");
@@ -81,28 +98,52 @@ export function parseInstallPolicy(data: unknown, file: string): InstallPolicy {
       else allowScripts.push({ key, allow: value, spec });
     }
   }
-  const section = own(data, "cordon");
-  return { file, allowScripts, packages: packagePolicies(section, file), warnings, minReleaseAge: minReleaseAgeOf(section, file) };
+  const legacy = own(data, "cordon");
+  if (legacy !== undefined && !isRecord(legacy)) throw policyError(file, "cordon", "is not an object", `Move cordon's settings to ${POLICY_FILE} (cordon approve does it).`);
+  const fromLegacy = settingsOf(legacy ?? {}, file, "cordon.");
+  const fromFile = policy === undefined || policy.data === undefined ? undefined : policySettings(policy.data, policyFile);
+  const packages = new Map(fromFile?.packages ?? []);
+  for (const [name, entry] of fromLegacy.packages) {
+    const other = fromFile?.raw.get(name);
+    if (other !== undefined && JSON.stringify(other) !== JSON.stringify(fromLegacy.raw.get(name))) {
+      throw policyError(file, `cordon.packages[${JSON.stringify(name)}]`, `is also in ${policyFile}, with other settings`,
+        `Keep one: remove it from package.json to keep the policy file's, or from ${POLICY_FILE} to keep package.json's (cordon then moves it on its next write).`);
+    }
+    if (!packages.has(name)) packages.set(name, entry);
+  }
+  if (fromLegacy.minReleaseAge !== undefined && fromFile?.minReleaseAge !== undefined && fromLegacy.minReleaseAge.text !== fromFile.minReleaseAge.text) {
+    throw policyError(file, "cordon.minReleaseAge", `is also set in ${policyFile}, differently`, "Keep one of the two.");
+  }
+  return {
+    file, policyFile, allowScripts, packages, warnings,
+    minReleaseAge: fromFile?.minReleaseAge ?? fromLegacy.minReleaseAge,
+    legacySection: fromLegacy.packages.size > 0 || fromLegacy.minReleaseAge !== undefined,
+  };
 }
 
-function minReleaseAgeOf(section: unknown, file: string): InstallPolicy["minReleaseAge"] {
-  const value = isRecord(section) ? own(section, "minReleaseAge") : undefined;
-  if (value === undefined) return undefined;
-  if (typeof value !== "string") throw policyError(file, "cordon.minReleaseAge", "is not a string", `Write it as "3d" (also 12h, 2w; "0" turns it off).`);
-  let ms = 0;
-  rethrow(() => (ms = parseReleaseAge(value, "cordon.minReleaseAge")), file, "cordon.minReleaseAge");
-  return { text: value, ms };
+interface Settings {
+  packages: Map<string, PackagePolicy>;
+  /** The entries as written, to tell identical copies from conflicting ones. */
+  raw: Map<string, unknown>;
+  minReleaseAge: InstallPolicy["minReleaseAge"];
 }
 
-function packagePolicies(section: unknown, file: string): Map<string, PackagePolicy> {
-  const result = new Map<string, PackagePolicy>();
-  if (section === undefined) return result;
-  if (!isRecord(section)) throw policyError(file, "cordon", "is not an object", `Write it as "cordon": { "packages": { "<package>": { … } } }.`);
-  const packages = own(section, "packages");
-  if (packages === undefined) return result;
-  if (!isRecord(packages)) throw policyError(file, "cordon.packages", "is not an object", `Write it as "packages": { "esbuild": { "net": ["downloads.example.com"] } }.`);
-  for (const [name, entry] of Object.entries(packages)) {
-    const key = `cordon.packages[${JSON.stringify(name)}]`;
+function policySettings(data: unknown, file: string): Settings {
+  if (!isRecord(data)) throw policyError(file, "(top level)", "is not a JSON object", `Write it as { "packages": { "<package>": { … } } }, or let cordon approve write it.`);
+  for (const key of Object.keys(data)) {
+    if (!POLICY_KEYS.has(key)) throw policyError(file, key, "is not a known setting", `The settings are ${[...POLICY_KEYS].join(", ")}.`);
+  }
+  return settingsOf(data, file, "");
+}
+
+/** `packages` and `minReleaseAge` of a policy file (prefix "") or of package.json's `cordon` section (prefix "cordon."). */
+function settingsOf(section: Record<string, unknown>, file: string, prefix: string): Settings {
+  const packages = new Map<string, PackagePolicy>();
+  const raw = new Map<string, unknown>();
+  const list = own(section, "packages");
+  if (list !== undefined && !isRecord(list)) throw policyError(file, `${prefix}packages`, "is not an object", `Write it as "packages": { "esbuild": { "net": ["downloads.example.com"] } }.`);
+  for (const [name, entry] of Object.entries(list ?? {})) {
+    const key = `${prefix}packages[${JSON.stringify(name)}]`;
     if (!isPackageName(name)) throw policyError(file, key, "is not a package name", `Use the registered name, e.g. "esbuild" or "@swc/core", without a version.`);
     if (!isRecord(entry)) throw policyError(file, key, "is not an object", `Write grants as { "net": [...], "write": [...], "env": [...], "timeout": "5m", "memory": "2g" }.`);
     for (const field of Object.keys(entry)) {
@@ -110,9 +151,18 @@ function packagePolicies(section: unknown, file: string): Map<string, PackagePol
         throw policyError(file, `${key}.${field}`, "is not a known setting", `The settings are ${[...PACKAGE_KEYS].join(", ")}.`);
       }
     }
-    result.set(name, { name, grants: grantsFrom(entry, file, key), pins: pinsFrom(own(entry, "pins"), file, `${key}.pins`) });
+    packages.set(name, { name, grants: grantsFrom(entry, file, key), pins: pinsFrom(own(entry, "pins"), file, `${key}.pins`) });
+    raw.set(name, entry);
   }
-  return result;
+  return { packages, raw, minReleaseAge: minReleaseAgeOf(own(section, "minReleaseAge"), file, `${prefix}minReleaseAge`) };
+}
+
+function minReleaseAgeOf(value: unknown, file: string, key: string): InstallPolicy["minReleaseAge"] {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw policyError(file, key, "is not a string", `Write it as "3d" (also 12h, 2w; "0" turns it off).`);
+  let ms = 0;
+  rethrow(() => (ms = parseReleaseAge(value, key)), file, key);
+  return { text: value, ms, setIn: `${key} "${value}" in ${path.basename(path.dirname(file)) === ".cordon" ? POLICY_FILE : path.basename(file)}` };
 }
 
 function grantsFrom(entry: Record<string, unknown>, file: string, key: string): PackageGrants {

@@ -18,7 +18,7 @@ export interface PolicyListEntry {
 
 export interface PolicyListing {
   readonly packages: readonly PolicyListEntry[];
-  /** `allowScripts` keys and `cordon.packages` names that match no package with install scripts (what prune removes). */
+  /** `allowScripts` keys and the policy file's `packages` names that match no package with install scripts (what prune removes). */
   readonly stale: readonly string[];
   readonly warnings: readonly string[];
 }
@@ -46,7 +46,7 @@ export function listPolicy(check: InstallCheck): PolicyListing {
       .map((entry) => `allowScripts[${JSON.stringify(entry.key)}]`),
     ...[...policy.packages.keys()]
       .filter((name) => !inventory.packages.some((p) => p.identity.name === name))
-      .map((name) => `cordon.packages[${JSON.stringify(name)}]`),
+      .map((name) => `packages[${JSON.stringify(name)}]`),
   ];
   return { packages, stale, warnings: policy.warnings };
 }

@@ -134,12 +134,14 @@ describe("release age through npm and a registry with known publish times", () =
   });
 
   test("the policy's minReleaseAge gates like the flag; --min-release-age=0 turns it off for one run", async () => {
-    const dir = project({ "cool-mid": "1.0.0" }, { cordon: { minReleaseAge: "3d" } });
+    const dir = project({ "cool-mid": "1.0.0" });
+    fs.mkdirSync(path.join(dir, ".cordon"));
+    fs.writeFileSync(path.join(dir, ".cordon", "policy.json"), JSON.stringify({ minReleaseAge: "3d" }));
     await lockedByNpm(dir);
     const gated = await cordon(dir, "ci");
     assert.equal(gated.status, EXIT_INSTALL_REFUSED, gated.out);
     assert.match(gated.out, /cool-lib@1\.2\.0 was published 1 day ago/);
-    assert.match(gated.out, /minReleaseAge "3d" in package\.json/);
+    assert.match(gated.out, /younger than 3 days \(minReleaseAge "3d" in \.cordon\/policy\.json\)/);
     const off = await cordon(dir, "ci", "--min-release-age=0");
     assert.equal(off.status, 0, off.out);
     assert.equal(installed(dir, "cool-lib"), "1.2.0");

@@ -34,7 +34,8 @@ fault; the message says which); 3 packages need approval; 4 an install script
 failed; npm's own status when npm failed; 125 the sandbox could not start;
 130 interrupted (run the same command again to finish).
 
-Policy: package.json "allowScripts" (npm's own) and a "cordon" section.
+Policy: package.json "allowScripts" (npm's own, one line per package) and
+.cordon/policy.json (grants, content pins, minReleaseAge; commit it).
 Manage it with: cordon approve NAME, cordon deny NAME, cordon policy ls|prune.
 Audit log: .cordon/audit.jsonl (cordon audit).`;
 

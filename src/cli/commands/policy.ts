@@ -12,8 +12,10 @@ const APPROVE_HELP = `Usage: cordon approve NAME[@VERSION]... [grants]
 
 approve lets a package's install scripts run (sandboxed) and pins its install
 code: a later version with byte-identical install code stays approved, one
-whose code changed needs review again. Grants given here are recorded in
-package.json's "cordon" section:
+whose code changed needs review again. package.json gets one line per package
+(npm's own "allowScripts"); pins and the grants given here are recorded in
+.cordon/policy.json (commit it; a "cordon" section left in package.json by an
+older cordon moves there on the first write):
   --allow-net=HOST,...   hosts it may reach (e.g. a prebuilt binary's download host)
   --allow-write=PATH,... extra writable paths (relative to the package folder)
   --allow-env=NAME,...   host variables it may read
@@ -86,7 +88,7 @@ export async function policyCommand(argv: string[]): Promise<number> {
 }
 
 function report(edit: PolicyEdit, action: string, names: string[]): number {
-  if (!edit.changed) say(`  the policy already says this; ${edit.file} unchanged`);
+  if (!edit.changed) say(`  the policy already says this; ${edit.file} and ${edit.policyFile} unchanged`);
   for (const line of edit.summary) say(`  ${paint("green", "✔")} ${sanitizeForTerminal(line)}`);
   if (edit.changed) AuditLog.forProject(process.cwd()).write({ type: "policy", action, packages: names });
   return 0;
