@@ -160,12 +160,17 @@ async function install(options: InstallOptions): Promise<InstallReport> {
   const fetchTimes: FetchTimes = (names) => fetchPackumentTimes(names, startDir, npm.dir!, options.signal);
   const times = new ReleaseTimesCache();
   const locked = gate === undefined ? undefined : await lockedReleasesOf(projectDir);
+  let unlocked = false;
   if (gate !== undefined && locked !== undefined) {
     const before = await checkReleaseAges(locked.releases, gate, fetchTimes, times);
-    if (before.young.length > 0 && (options.command === "ci" || locked.file === undefined)) throw releaseTooYoungError(before.young, gate, options.command, now);
+    // A dry run changes no file, the lockfile included: it is told what is too young instead.
+    if (before.young.length > 0 && (options.command === "ci" || locked.file === undefined || args.treeUnchanged === "--dry-run")) {
+      throw releaseTooYoungError(before.young, gate, options.command, now);
+    }
     if (before.young.length > 0) {
       options.onProgress?.({ type: "release-age-unlocked", gate, young: before.young });
       await unlockReleases(locked.file!, locked.text!, before.young.map((y) => y.release.location));
+      unlocked = true;
     }
     // npm picks, for whatever it resolves, the newest version published before the cutoff (npm-pick-manifest's `before`).
     if (options.command === "install") npmArgv.splice(4, 0, `--before=${gate.cutoff.toISOString()}`);
@@ -173,10 +178,10 @@ async function install(options: InstallOptions): Promise<InstallReport> {
   const npmRun = await runNpm(npmArgv, startDir, options.signal);
   if (npmRun.code !== 0) {
     // The versions taken out of the lockfile go back in: npm failed, nothing changed.
-    if (locked?.file !== undefined && locked.text !== undefined && !args.treeUnchanged) await writeFileAtomic(locked.file, locked.text).catch(() => undefined);
+    if (unlocked) await writeFileAtomic(locked!.file!, locked!.text!).catch(() => undefined);
     throw npmFailedError(options.command, npmRun, gate);
   }
-  if (gate !== undefined && locked !== undefined && !args.treeUnchanged) {
+  if (gate !== undefined && locked !== undefined && args.treeUnchanged !== "--dry-run") {
     const after = await lockedReleasesOf(projectDir);
     const known = new Set(locked.releases.map((r) => `${r.location} ${r.version} ${r.integrity ?? ""}`));
     const resolved = after.releases.filter((r) => !known.has(`${r.location} ${r.version} ${r.integrity ?? ""}`));
