@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { beforeEach, describe, test } from "node:test";
@@ -152,5 +153,58 @@ describe("build cache", () => {
     const result = await cache.store({ ...OWNER, key: "c".repeat(64) }, dir, before);
     assert.equal(result.status, "not-stored");
     assert.match((result as { reason: string }).reason, /leads out of the package folder/);
+  });
+});
+
+/**
+ * Through the CLI and the real npm (a local tarball, no registry): no
+ * sandbox may reach the folder builds are restored from.
+ */
+describe("build cache through cordon install", () => {
+  const CLI = path.resolve("dist/src/cli/main.js");
+  let root: string;
+  let project: string;
+  let cacheHome: string;
+
+  beforeEach(async () => {
+    root = await tempDir("cordon-build-cache-cli-");
+    cacheHome = path.join(root, "cache");
+    fs.mkdirSync(path.join(cacheHome, "cordon", "builds"), { recursive: true });
+    const src = path.join(root, "src");
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, "package.json"), JSON.stringify({ name: "writes-output", version: "1.0.0", scripts: { postinstall: "echo built > out.txt" } }));
+    const packed = spawnSync("npm", ["pack", "--ignore-scripts", "--pack-destination", root, "--json"], { cwd: src, encoding: "utf8" });
+    project = path.join(root, "project");
+    fs.mkdirSync(project);
+    const tarball = (JSON.parse(packed.stdout) as [{ filename: string }])[0].filename;
+    fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", private: true, dependencies: { "writes-output": `file:../${tarball}` }, allowScripts: { [`file:../${tarball}`]: true } }));
+  });
+
+  const install = (...args: string[]): { status: number | null; out: string } => {
+    const result = spawnSync(process.execPath, [CLI, "install", ...args], { cwd: project, encoding: "utf8", timeout: 120_000, env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
+    return { status: result.status, out: `${result.stdout}${result.stderr}` };
+  };
+
+  test("a build is kept, and restored into a fresh tree without a sandbox", () => {
+    const first = install();
+    assert.equal(first.status, 0, first.out);
+    assert.match(first.out, /writes-output@1\.0\.0 postinstall \(sandboxed\)/);
+    fs.rmSync(path.join(project, "node_modules"), { recursive: true });
+    const second = install();
+    assert.equal(second.status, 0, second.out);
+    assert.doesNotMatch(second.out, /\(sandboxed\)/);
+    assert.match(second.out, /writes-output@1\.0\.0 restored from the build cache \(1 files/);
+    assert.equal(fs.readFileSync(path.join(project, "node_modules/writes-output/out.txt"), "utf8"), "built\n");
+  });
+
+  test("a package granted a write that reaches the cache folder turns the cache off for the install, and it is said", () => {
+    fs.mkdirSync(path.join(project, ".cordon"));
+    fs.writeFileSync(path.join(project, ".cordon", "policy.json"), JSON.stringify({ packages: { "writes-output": { write: [cacheHome] } } }));
+    const { status, out } = install();
+    assert.equal(status, 0, out);
+    assert.match(out, /build cache off: writes-output@1\.0\.0 may reach .*, which holds the build cache/);
+    assert.deepEqual(fs.readdirSync(path.join(cacheHome, "cordon", "builds")), [], "something was stored where a sandbox could write");
+    const audit = fs.readFileSync(path.join(project, ".cordon", "audit.jsonl"), "utf8");
+    assert.match(audit, /"type":"build-cache-off"/);
   });
 });
