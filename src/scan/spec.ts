@@ -40,21 +40,31 @@ export function parseNpmSpec(input: string): string {
  * Nothing from the package is executed.
  */
 export async function scanSpec(input: string, options: ScanOptions = {}): Promise<PackageReport> {
-  const spec = parseNpmSpec(input);
   const workspace = await mkdtemp(join(tmpdir(), "cordon-fetch-"));
   try {
-    const registryUrl = (await npm(["config", "get", "registry"], workspace, options.signal)).trim();
-    const packed = await pack(spec, workspace, options.signal);
-    const registry = await registryManifest(`${packed.name}@${packed.version}`, workspace, options.signal);
-    return await scanTarball(join(workspace, packed.filename), {
-      ...options,
-      integrity: packed.integrity,
-      registry,
-      source: `npm:${packed.name}@${packed.version} from ${registryUrl}`,
-    });
+    const fetched = await fetchSpec(input, workspace, options.signal);
+    return await scanTarball(fetched.tarball, { ...options, integrity: fetched.integrity, registry: fetched.registry, source: fetched.source });
   } finally {
     await rm(workspace, { recursive: true, force: true });
   }
+}
+
+export interface FetchedSpec {
+  /** The tarball, inside the workspace given. */
+  tarball: string;
+  integrity: string;
+  registry: RegistryManifest | undefined;
+  /** "npm:NAME@VERSION from REGISTRY", for reports. */
+  source: string;
+}
+
+/** Fetches a registry spec's tarball into `workspace` (a folder the caller owns and removes), scripts off. */
+export async function fetchSpec(input: string, workspace: string, signal?: AbortSignal): Promise<FetchedSpec> {
+  const spec = parseNpmSpec(input);
+  const registryUrl = (await npm(["config", "get", "registry"], workspace, signal)).trim();
+  const packed = await pack(spec, workspace, signal);
+  const registry = await registryManifest(`${packed.name}@${packed.version}`, workspace, signal);
+  return { tarball: join(workspace, packed.filename), integrity: packed.integrity, registry, source: `npm:${packed.name}@${packed.version} from ${registryUrl}` };
 }
 
 async function pack(spec: string, workspace: string, signal: AbortSignal | undefined): Promise<{ filename: string; integrity: string; name: string; version: string }> {

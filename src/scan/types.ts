@@ -47,6 +47,27 @@ export interface PackageReport {
   /** True when the report came from the cache rather than a fresh scan. */
   cached: boolean;
   stats: ScanStats;
+  /** With `--dynamic`: what the package did when installed and loaded in an observation sandbox. */
+  behaviour?: BehaviourSummary;
+}
+
+/**
+ * What an observation saw, for JSON readers; the findings under
+ * `behaviour/...` are what it means. All of it is sandbox text: hostile.
+ */
+export interface BehaviourSummary {
+  /** Install scripts in npm's order, then "load"; as the step runner inside reported them. */
+  steps: { event: string; exitCode: number | null; signal: string | null; milliseconds: number }[];
+  notRun: string[];
+  /** Every request (or raw channel) the sinkhole answered, and the planted secrets found in it. */
+  requests: { via: string; kind: string; host: string; port: number; method?: string; target?: string; bytesSent: number; secrets: string[] }[];
+  homeChanges: { path: string; change: "created" | "changed" | "deleted" }[];
+  processesStarted: string[];
+  leftRunning: string[];
+  /** Attempts to reach the network around the sinkhole (destinations unknown). */
+  directAttempts: number;
+  timedOut: boolean;
+  milliseconds: number;
 }
 
 export interface TreeReport {

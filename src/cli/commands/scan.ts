@@ -6,11 +6,14 @@ import {
   ScanCache, scanPackageDir, scanSpec, scanTarball, scanTree, severityRank, toSarif, verdictRank, worstVerdict,
   type Finding, type PackageReport, type ScanOptions, type Verdict,
 } from "../../scan/index.js";
+import type { DynamicScanOptions } from "../../scan/dynamic/index.js";
+import { parseDuration } from "../../policy/units.js";
 import { paint, sanitizeForTerminal } from "../terminal.js";
 
 export const SCAN_HELP = `Usage: cordon scan [TARGET] [options]
 
-Finds malicious packages before any of their code runs. Nothing is executed.
+Finds malicious packages before any of their code runs. Nothing is executed,
+unless --dynamic asks for it (then only inside an observation sandbox).
 
 TARGET:
   (none)               the installed tree: ./node_modules of the current folder
@@ -25,6 +28,13 @@ Options:
   --tree               scan TARGET/node_modules instead of TARGET itself
   --no-cache           scan afresh; do not read or write the result cache
   --verbose            also show low and info findings in text output
+  --dynamic            also install each package in an observation sandbox and
+                       watch it: install scripts, then its entry point, with a
+                       fake home of planted secrets, CI variables and a network
+                       that answers everything and forwards nothing; findings
+                       under behaviour/... join the static ones
+  --dynamic-timeout=30s  time for each observation (packages run side by side,
+                       as many as there are cores)
 
 Exit status: 0 clean (below --fail-on), 1 a package reached --fail-on,
 125 the scan could not be done (the message says why).`;
@@ -41,6 +51,8 @@ interface ScanRequest {
   tree: boolean;
   cache: boolean;
   verbose: boolean;
+  /** Observe in a sandbox too, with this much time per package; undefined: static only. */
+  dynamicTimeoutMs: number | undefined;
 }
 
 export async function scanCommand(argv: string[]): Promise<number> {
@@ -67,12 +79,18 @@ function parseRequest(argv: string[]): ScanRequest {
       tree: { type: "boolean", default: false },
       "no-cache": { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
+      dynamic: { type: "boolean", default: false },
+      "dynamic-timeout": { type: "string" },
     },
   });
   if (positionals.length > 1) throw new ConfigError(`cordon scan takes one target, got ${positionals.length}.`, { hint: "Scan one folder, tarball or npm: spec at a time, or none for ./node_modules." });
   const format = oneOf(FORMATS, values.format, "--format");
   const failOn = oneOf(FAIL_ON, values["fail-on"], "--fail-on");
-  return { target: positionals[0], format, failOn, tree: values.tree, cache: !values["no-cache"], verbose: values.verbose };
+  if (values["dynamic-timeout"] !== undefined && !values.dynamic) {
+    throw new ConfigError("--dynamic-timeout is the time of each observation; it needs --dynamic.", { input: "--dynamic-timeout", hint: "Add --dynamic, or leave out --dynamic-timeout." });
+  }
+  const dynamicTimeoutMs = values.dynamic ? parseDuration(values["dynamic-timeout"] ?? "30s", "--dynamic-timeout") : undefined;
+  return { target: positionals[0], format, failOn, tree: values.tree, cache: !values["no-cache"], verbose: values.verbose, dynamicTimeoutMs };
 }
 
 function oneOf<T extends string>(allowed: readonly T[], value: string, flag: string): T {
@@ -81,6 +99,7 @@ function oneOf<T extends string>(allowed: readonly T[], value: string, flag: str
 }
 
 async function scanTarget(request: ScanRequest, options: ScanOptions): Promise<PackageReport[]> {
+  if (request.dynamicTimeoutMs !== undefined) return observeTarget(request, { ...options, observe: { timeoutMs: request.dynamicTimeoutMs } });
   const target = request.target;
   if (target === undefined) return (await scanTree(process.cwd(), options)).packages;
   if (target.startsWith("npm:")) return [await scanSpec(target, options)];
@@ -91,6 +110,21 @@ async function scanTarget(request: ScanRequest, options: ScanOptions): Promise<P
   if (kind === "file") return [await scanTarball(target, options)];
   if (request.tree) return (await scanTree(target, options)).packages;
   return [await scanPackageDir(target, options)];
+}
+
+/** The same targets, each also observed in a sandbox (the dynamic part is loaded only when asked for). */
+async function observeTarget(request: ScanRequest, options: DynamicScanOptions): Promise<PackageReport[]> {
+  const dynamic = await import("../../scan/dynamic/index.js");
+  const target = request.target;
+  if (target === undefined) return dynamic.addBehaviour((await scanTree(process.cwd(), options)).packages, options);
+  if (target.startsWith("npm:")) return [await dynamic.scanSpecDynamic(target, options)];
+  const kind = await stat(target).then((info) => (info.isDirectory() ? "dir" : "file"), () => undefined);
+  if (kind === undefined) {
+    throw new ConfigError(`${target} does not exist.`, { input: target, hint: "Give a package folder, a .tgz file, or npm:NAME@VERSION for a registry package." });
+  }
+  if (kind === "file") return [await dynamic.scanTarballDynamic(target, options)];
+  if (request.tree) return dynamic.addBehaviour((await scanTree(target, options)).packages, options);
+  return [await dynamic.scanPackageDirDynamic(target, options)];
 }
 
 function render(reports: PackageReport[], request: ScanRequest): string {
@@ -135,6 +169,7 @@ function renderText(reports: PackageReport[], verbose: boolean): string {
     if (report.verdict === "ok" && shown.length === 0) continue;
     const mark = paint(COLOR[report.verdict], `${MARK[report.verdict]} ${report.verdict}`, process.stdout);
     lines.push(`${mark}  ${clean(report.name)}@${clean(report.version)}  ${paint("dim", clean(report.source), process.stdout)}`);
+    if (report.behaviour) lines.push(`    ${paint("dim", behaviourLine(report.behaviour), process.stdout)}`);
     for (const finding of shown) lines.push(...findingLines(finding, clean));
   }
   const ok = reports.filter((report) => report.verdict === "ok").length;
@@ -142,6 +177,13 @@ function renderText(reports: PackageReport[], verbose: boolean): string {
   const megabytes = reports.reduce((sum, report) => sum + report.stats.jsBytes, 0) / 1e6;
   lines.push(`${reports.length} package${reports.length === 1 ? "" : "s"} scanned (${cached} from cache, ${megabytes.toFixed(1)} MB of JavaScript): ${ok} ok, ${reports.length - ok} flagged.`);
   return `${lines.join("\n")}\n`;
+}
+
+/** One line of what an observation did, numbers and step names only (no package text). */
+function behaviourLine(behaviour: NonNullable<PackageReport["behaviour"]>): string {
+  const steps = behaviour.steps.map((step) => `${step.event}${step.exitCode === 0 ? "" : ` (exit ${step.exitCode ?? step.signal ?? "?"})`}`).join(", ") || "nothing ran";
+  const hosts = new Set(behaviour.requests.map((request) => request.host)).size;
+  return `observed ${(behaviour.milliseconds / 1000).toFixed(1)} s${behaviour.timedOut ? " (time limit)" : ""}: ${sanitizeForTerminal(steps)}; ${behaviour.requests.length} request${behaviour.requests.length === 1 ? "" : "s"} to ${hosts} host${hosts === 1 ? "" : "s"}; ${behaviour.homeChanges.length} home change${behaviour.homeChanges.length === 1 ? "" : "s"}; ${behaviour.leftRunning.length} left running`;
 }
 
 function findingLines(finding: Finding, clean: (text: string) => string): string[] {
