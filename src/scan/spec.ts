@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -65,6 +65,42 @@ export async function fetchSpec(input: string, workspace: string, signal?: Abort
   const packed = await pack(spec, workspace, signal);
   const registry = await registryManifest(`${packed.name}@${packed.version}`, workspace, signal);
   return { tarball: join(workspace, packed.filename), integrity: packed.integrity, registry, source: `npm:${packed.name}@${packed.version} from ${registryUrl}` };
+}
+
+/**
+ * Installs a package's registry dependencies into `dir` (an empty folder the
+ * caller owns) with npm, scripts off, so that an observed package's install
+ * scripts and entry point find what they require. Only registry specs are
+ * installed: git, URL, file and link specs are left out and returned,
+ * because fetching a git dependency runs its `prepare` script. The folder
+ * holds nothing of the package: its own .npmrc (which could name another
+ * registry or a `git` program), lockfile and scripts are never read.
+ */
+export async function installRegistryDependencies(
+  lists: { dependencies: Readonly<Record<string, string>>; optionalDependencies: Readonly<Record<string, string>> },
+  dir: string,
+  signal?: AbortSignal,
+): Promise<{ installed: string[]; skipped: string[] }> {
+  const installed: string[] = [];
+  const skipped: string[] = [];
+  const keep = (listed: Readonly<Record<string, string>>): Record<string, string> => {
+    const kept: Record<string, string> = {};
+    for (const [name, range] of Object.entries(listed)) {
+      const registryRange = /^[\w.^~<>=| *+-]*$/.test(range) || (range.startsWith("npm:") && REGISTRY_SPEC.test(range.slice(4)));
+      if (REGISTRY_SPEC.test(name) && !name.includes("@", 1) && registryRange) {
+        kept[name] = range;
+        installed.push(`${name}@${range}`);
+      } else skipped.push(`${name}@${range}`);
+    }
+    return kept;
+  };
+  // Optional ones stay optional: npm skips those made for another platform.
+  const dependencies = keep(lists.dependencies);
+  const optionalDependencies = keep(lists.optionalDependencies);
+  if (installed.length === 0) return { installed, skipped };
+  await writeFile(join(dir, "package.json"), JSON.stringify({ name: "cordon-observed-deps", version: "0.0.0", private: true, dependencies, optionalDependencies }));
+  await npm(["install", "--ignore-scripts", "--omit=dev", "--no-package-lock", "--no-audit", "--no-fund", "--install-strategy=hoisted", "--loglevel=error"], dir, signal);
+  return { installed, skipped };
 }
 
 async function pack(spec: string, workspace: string, signal: AbortSignal | undefined): Promise<{ filename: string; integrity: string; name: string; version: string }> {

@@ -59,6 +59,8 @@ export interface BehaviourSummary {
   /** Install scripts in npm's order, then "load"; as the step runner inside reported them. */
   steps: { event: string; exitCode: number | null; signal: string | null; milliseconds: number }[];
   notRun: string[];
+  /** Registry dependencies installed (scripts off) so the package could find them. */
+  dependenciesInstalled: number;
   /** Every request (or raw channel) the sinkhole answered, and the planted secrets found in it. */
   requests: { via: string; kind: string; host: string; port: number; method?: string; target?: string; bytesSent: number; secrets: string[] }[];
   homeChanges: { path: string; change: "created" | "changed" | "deleted" }[];

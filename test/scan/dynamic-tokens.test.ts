@@ -11,6 +11,8 @@ import { findHoneytokens, findHoneytokensInHost } from "../../src/scan/dynamic/f
 import { behaviourFindings } from "../../src/scan/dynamic/findings.js";
 import { plantHoneytokens, type Honeytoken } from "../../src/scan/dynamic/honeytokens.js";
 import type { Observation } from "../../src/scan/dynamic/observe.js";
+import { withBehaviour } from "../../src/scan/dynamic/index.js";
+import { toSarif } from "../../src/scan/format/sarif.js";
 import { verdictOf } from "../../src/scan/verdict.js";
 
 const plant = plantHoneytokens();
@@ -77,7 +79,7 @@ function observation(exchanges: Partial<SinkholeExchange>[], extra: Partial<Obse
   return {
     name: "p", version: "1.0.0", entry: "index.js", plannedSteps: ["postinstall", "load"],
     steps: [{ event: "postinstall", exitCode: 0, signal: null, ms: 10, output: "", endedAt: Date.now() + 1_000 }],
-    notRun: [], tokens: plant.tokens, stagesServed: [], stagesRun: [], probe: { line: "echo $((1+2))\n", answer: "3" },
+    notRun: [], dependenciesInstalled: [], tokens: plant.tokens, stagesServed: [], stagesRun: [], probe: { line: "echo $((1+2))\n", answer: "3" },
     homeChanges: [], homeChangesComplete: true, projectPersistence: [], processesSeen: [], leftRunning: [], directAttempts: 0, timedOut: false, durationMs: 10,
     exchanges: exchanges.map((e, i) => ({ id: i + 1, via: "connect", host: "x.example", port: 443, kind: "https", method: "GET", target: "/", headers: [], sent: Buffer.alloc(0), sentBytes: 0, startedAt: Date.now(), ...e })),
     ...extra,
@@ -101,6 +103,20 @@ describe("what the observation's findings weigh", () => {
     }));
     assert.equal(verdictOf(found), "ok");
     assert.deepEqual(found.map((f) => f.severity), ["info", "info"]);
+  });
+});
+
+describe("reports", () => {
+  it("merge behaviour with the static findings, weigh the verdict again, and describe the behaviour rules in SARIF", () => {
+    const clean = { name: "p", version: "1.0.0", verdict: "ok" as const, findings: [], source: "p", cached: false, stats: { files: 1, parsedFiles: 0, jsBytes: 0, milliseconds: 1 } };
+    const merged = withBehaviour(clean, observation([{ host: "drop.example", method: "POST", sent: Buffer.from(npmrc.value), sentBytes: 40 }]));
+    assert.equal(merged.verdict, "malicious");
+    assert.equal(merged.behaviour?.requests[0]?.secrets[0], "npmrc-token");
+    const sarif = toSarif([merged]) as { runs: { tool: { driver: { rules: { id: string }[] } }; results: { ruleId: string; ruleIndex?: number }[] }[] };
+    const [run] = sarif.runs;
+    const result = run?.results.find((r) => r.ruleId === "behaviour/credential-theft");
+    assert.ok(result && result.ruleIndex !== undefined);
+    assert.equal(run?.tool.driver.rules[result.ruleIndex]?.id, "behaviour/credential-theft");
   });
 });
 

@@ -35,6 +35,9 @@ Options:
                        under behaviour/... join the static ones
   --dynamic-timeout=30s  time for each observation (packages run side by side,
                        as many as there are cores)
+  --dynamic-offline    observe a folder, .tgz or npm: package alone; by default
+                       its registry dependencies are installed first (npm on
+                       this machine, scripts off) so its scripts find them
 
 Exit status: 0 clean (below --fail-on), 1 a package reached --fail-on,
 125 the scan could not be done (the message says why).`;
@@ -53,6 +56,8 @@ interface ScanRequest {
   verbose: boolean;
   /** Observe in a sandbox too, with this much time per package; undefined: static only. */
   dynamicTimeoutMs: number | undefined;
+  /** Install a standalone package's registry dependencies before observing it. */
+  dynamicDependencies: boolean;
 }
 
 export async function scanCommand(argv: string[]): Promise<number> {
@@ -81,16 +86,19 @@ function parseRequest(argv: string[]): ScanRequest {
       verbose: { type: "boolean", default: false },
       dynamic: { type: "boolean", default: false },
       "dynamic-timeout": { type: "string" },
+      "dynamic-offline": { type: "boolean", default: false },
     },
   });
   if (positionals.length > 1) throw new ConfigError(`cordon scan takes one target, got ${positionals.length}.`, { hint: "Scan one folder, tarball or npm: spec at a time, or none for ./node_modules." });
   const format = oneOf(FORMATS, values.format, "--format");
   const failOn = oneOf(FAIL_ON, values["fail-on"], "--fail-on");
-  if (values["dynamic-timeout"] !== undefined && !values.dynamic) {
-    throw new ConfigError("--dynamic-timeout is the time of each observation; it needs --dynamic.", { input: "--dynamic-timeout", hint: "Add --dynamic, or leave out --dynamic-timeout." });
+  for (const flag of ["dynamic-timeout", "dynamic-offline"] as const) {
+    if (values[flag] !== undefined && values[flag] !== false && !values.dynamic) {
+      throw new ConfigError(`--${flag} is about the observation; it needs --dynamic.`, { input: `--${flag}`, hint: `Add --dynamic, or leave out --${flag}.` });
+    }
   }
   const dynamicTimeoutMs = values.dynamic ? parseDuration(values["dynamic-timeout"] ?? "30s", "--dynamic-timeout") : undefined;
-  return { target: positionals[0], format, failOn, tree: values.tree, cache: !values["no-cache"], verbose: values.verbose, dynamicTimeoutMs };
+  return { target: positionals[0], format, failOn, tree: values.tree, cache: !values["no-cache"], verbose: values.verbose, dynamicTimeoutMs, dynamicDependencies: !values["dynamic-offline"] };
 }
 
 function oneOf<T extends string>(allowed: readonly T[], value: string, flag: string): T {
@@ -99,7 +107,9 @@ function oneOf<T extends string>(allowed: readonly T[], value: string, flag: str
 }
 
 async function scanTarget(request: ScanRequest, options: ScanOptions): Promise<PackageReport[]> {
-  if (request.dynamicTimeoutMs !== undefined) return observeTarget(request, { ...options, observe: { timeoutMs: request.dynamicTimeoutMs } });
+  if (request.dynamicTimeoutMs !== undefined) {
+    return observeTarget(request, { ...options, observe: { timeoutMs: request.dynamicTimeoutMs, dependencies: request.dynamicDependencies ? "install" : "none" } });
+  }
   const target = request.target;
   if (target === undefined) return (await scanTree(process.cwd(), options)).packages;
   if (target.startsWith("npm:")) return [await scanSpec(target, options)];
@@ -166,7 +176,9 @@ function renderText(reports: PackageReport[], verbose: boolean): string {
     const shown = report.findings
       .filter((finding) => verbose || severityRank(finding.severity) >= severityRank("medium"))
       .sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
-    if (report.verdict === "ok" && shown.length === 0) continue;
+    // An observed package is shown even when clean (what it did is the news), unless a whole tree was observed.
+    const showObserved = report.behaviour !== undefined && (verbose || reports.length <= 20);
+    if (report.verdict === "ok" && shown.length === 0 && !showObserved) continue;
     const mark = paint(COLOR[report.verdict], `${MARK[report.verdict]} ${report.verdict}`, process.stdout);
     lines.push(`${mark}  ${clean(report.name)}@${clean(report.version)}  ${paint("dim", clean(report.source), process.stdout)}`);
     if (report.behaviour) lines.push(`    ${paint("dim", behaviourLine(report.behaviour), process.stdout)}`);

@@ -17,6 +17,7 @@ import type { BehaviourSummary, PackageReport } from "../types.js";
 import { verdictOf } from "../verdict.js";
 import { behaviourFindings, findLeaks } from "./findings.js";
 import { observePackage, type Observation, type ObserveOptions } from "./observe.js";
+import { enclosingNodeModules } from "./workspace.js";
 
 export { observePackage, DEFAULT_OBSERVE_TIMEOUT_MS, type Observation, type ObserveOptions } from "./observe.js";
 export { behaviourFindings } from "./findings.js";
@@ -26,10 +27,14 @@ export interface DynamicScanOptions extends ScanOptions {
   observe?: ObserveOptions;
 }
 
-/** A package folder: scanned, then observed (a copy; the folder itself is never run in). */
+/**
+ * A package folder: scanned, then observed (a copy; the folder itself is
+ * never run in). A folder inside a node_modules tree finds its dependencies
+ * in that tree (read-only).
+ */
 export async function scanPackageDirDynamic(dir: string, options: DynamicScanOptions = {}): Promise<PackageReport> {
   const report = await scanPackageDir(dir, options);
-  return withBehaviour(report, await observePackage(dir, observeOptions(options)));
+  return withBehaviour(report, await observePackage(dir, observeOptions(options, dir)));
 }
 
 /** A tarball: scanned, then unpacked (with the scanner's strict reader) into a private folder and observed. */
@@ -67,7 +72,7 @@ export async function addBehaviour(reports: readonly PackageReport[], options: D
   const limit = options.concurrency ?? Math.max(1, os.availableParallelism());
   return mapLimit(reports, limit, async (report) => {
     try {
-      return withBehaviour(report, await observePackage(report.source, observeOptions(options)));
+      return withBehaviour(report, await observePackage(report.source, observeOptions(options, report.source)));
     } catch (error) {
       if (options.signal?.aborted) throw error;
       const message = error instanceof Error ? error.message : String(error);
@@ -88,6 +93,7 @@ function summarize(observation: Observation): BehaviourSummary {
   return {
     steps: observation.steps.map((s) => ({ event: s.event, exitCode: s.exitCode, signal: s.signal, milliseconds: s.ms })),
     notRun: observation.notRun,
+    dependenciesInstalled: observation.dependenciesInstalled.length,
     requests: observation.exchanges.slice(0, 200).map((e) => ({
       via: e.via, kind: e.kind, host: e.host, port: e.port,
       ...(e.method ? { method: e.method } : {}), ...(e.target ? { target: e.target.slice(0, 300) } : {}),
@@ -103,7 +109,12 @@ function summarize(observation: Observation): BehaviourSummary {
   };
 }
 
-function observeOptions(options: DynamicScanOptions): ObserveOptions {
-  return { ...options.observe, ...(options.signal ? { signal: options.signal } : {}) };
+function observeOptions(options: DynamicScanOptions, packageDir?: string): ObserveOptions {
+  const tree = packageDir === undefined ? [] : enclosingNodeModules(packageDir);
+  return {
+    ...options.observe,
+    ...(tree.length > 0 ? { dependencies: { nodeModules: tree } } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LaunchedSandbox, LaunchOptions, SandboxBackend } from "../../engine/backend.js";
@@ -20,7 +20,8 @@ import { StageAnswers, type StageKind, type StageServed } from "./answers.js";
 import { diffTrees, snapshotTree, type TreeChange } from "./file-tree.js";
 import { plantHoneytokens, type Honeytoken, type RandomBytes } from "./honeytokens.js";
 import { SandboxProcessWatch, type SandboxProcess } from "./processes.js";
-import { prepareWorkspace } from "./workspace.js";
+import { installRegistryDependencies } from "../spec.js";
+import { adoptDependencies, prepareWorkspace } from "./workspace.js";
 
 export const DEFAULT_OBSERVE_TIMEOUT_MS = 30_000;
 const RUNNER = fileURLToPath(new URL("./inside/run-steps.cjs", import.meta.url));
@@ -36,6 +37,13 @@ export interface ObserveOptions {
   signal?: AbortSignal;
   /** Where the private workspace is made (default: the system's temporary folder). */
   tempRoot?: string;
+  /**
+   * Where the package's dependencies come from: "none" (the package alone;
+   * default), "install" (its registry dependencies, installed with npm on the
+   * host, scripts off, before the observation), or the node_modules folders
+   * of the tree it is installed in (bound read-only, found through NODE_PATH).
+   */
+  dependencies?: "none" | "install" | { nodeModules: readonly string[] };
   /** For tests: the randomness of honeytokens and nonces; another sandbox backend. */
   random?: RandomBytes;
   backend?: SandboxBackend;
@@ -62,8 +70,10 @@ export interface Observation {
   /** Install scripts in npm's order, then "load" for the entry point. */
   plannedSteps: string[];
   steps: ObservedStep[];
-  /** What was not run, and why (the implicit node-gyp build). */
+  /** What was not run, and why (the implicit node-gyp build, dependencies left out). */
   notRun: string[];
+  /** Dependencies installed for the observation (mode "install"), as name@range. */
+  dependenciesInstalled: string[];
   tokens: Honeytoken[];
   exchanges: readonly SinkholeExchange[];
   /** Stages the sinkhole served, and those that ran (their mark appeared). */
@@ -97,13 +107,39 @@ export async function observePackage(packageDir: string, options: ObserveOptions
   const plant = plantHoneytokens(random);
   const workspace = await prepareWorkspace(packageDir, manifest.name, manifest.version, plant, options.tempRoot);
   try {
-    return await observeIn(workspace, manifest, plant, options, random);
+    const deps = options.dependencies === "install" ? await installDependencies(packageDir, workspace, options.signal) : { installed: [], notes: [] };
+    const observation = await observeIn(workspace, manifest, plant, options, random);
+    return { ...observation, dependenciesInstalled: deps.installed, notRun: [...observation.notRun, ...deps.notes] };
   } finally {
     await workspace.remove();
   }
 }
 
 type Manifest = ReturnType<typeof packageJsonFacts>;
+
+/** The package's registry dependencies, fetched on the host (npm, scripts off) and put next to it. */
+async function installDependencies(packageDir: string, workspace: Workspace, signal: AbortSignal | undefined): Promise<{ installed: string[]; notes: string[] }> {
+  const json = JSON.parse(await readFile(join(packageDir, "package.json"), "utf8")) as Record<string, unknown>;
+  const listOf = (field: string): Record<string, string> => {
+    const listed = json[field];
+    const out: Record<string, string> = {};
+    if (listed && typeof listed === "object") for (const [name, range] of Object.entries(listed)) if (typeof range === "string") out[name] = range;
+    return out;
+  };
+  const dependencies = { dependencies: listOf("dependencies"), optionalDependencies: listOf("optionalDependencies") };
+  if (Object.keys(dependencies.dependencies).length + Object.keys(dependencies.optionalDependencies).length === 0) return { installed: [], notes: [] };
+  const folder = join(workspace.root, "deps");
+  await mkdir(folder, { mode: 0o700 });
+  try {
+    const result = await installRegistryDependencies(dependencies, folder, signal);
+    await adoptDependencies(folder, workspace);
+    return { installed: result.installed, notes: result.skipped.length > 0 ? [`dependencies not installed (not registry specs: fetching them can run code): ${result.skipped.join(", ")}`] : [] };
+  } catch (error) {
+    return { installed: [], notes: [`dependencies could not be installed, observed without them: ${(error as Error).message}`] };
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
 type Workspace = Awaited<ReturnType<typeof prepareWorkspace>>;
 
 async function observeIn(workspace: Workspace, manifest: Manifest, plant: ReturnType<typeof plantHoneytokens>, options: ObserveOptions, random: RandomBytes): Promise<Observation> {
@@ -122,7 +158,9 @@ async function observeIn(workspace: Workspace, manifest: Manifest, plant: Return
     bypass = BypassCounter.open(hostPid);
     processes = new SandboxProcessWatch(hostPid);
   });
+  const treeModules = typeof options.dependencies === "object" ? options.dependencies.nodeModules : [];
   const runnerPlan = {
+    binDirs: treeModules.map((dir) => join(dir, ".bin")),
     packageDir: workspace.packageDir,
     projectDir: workspace.project,
     packageName: manifest.name,
@@ -138,8 +176,8 @@ async function observeIn(workspace: Workspace, manifest: Manifest, plant: Return
   let sampler: NodeJS.Timeout | undefined;
   try {
     const sandbox = await SandboxedProcess.start("node", [RUNNER, JSON.stringify(runnerPlan)], { allowWrite: [workspace.project], timeout: timeoutMs }, {
-      extraMounts: observationMounts(workspace.home, ca.certificatePem),
-      extraEnv: observationEnv(plant.env, ca.certificatePem),
+      extraMounts: [...observationMounts(workspace.home, ca.certificatePem), ...treeMounts(treeModules)],
+      extraEnv: observationEnv(plant.env, ca.certificatePem, treeModules),
       backend,
       stdout: "pipe",
       stderr: "ignore",
@@ -163,6 +201,7 @@ async function observeIn(workspace: Workspace, manifest: Manifest, plant: Return
       plannedSteps: [...steps.map((s) => s.event), "load"],
       steps: observed,
       notRun,
+      dependenciesInstalled: [],
       tokens: plant.tokens,
       exchanges: sinkhole.exchanges,
       stagesServed: stages.served,
@@ -224,8 +263,19 @@ function observationMounts(home: string, caPem: string): Mount[] {
   ];
 }
 
-function observationEnv(honey: ReadonlyMap<string, string>, caPem: string): Map<string, string> {
+/**
+ * The tree the package came from, read-only, so its install scripts and entry
+ * point find their dependencies there (NODE_PATH; its .bin on PATH). Only
+ * the outermost folder is bound: the inner ones are inside it.
+ */
+function treeMounts(nodeModules: readonly string[]): Mount[] {
+  const outermost = nodeModules[nodeModules.length - 1];
+  return outermost === undefined ? [] : [{ kind: "ro-bind", source: outermost, target: outermost }];
+}
+
+function observationEnv(honey: ReadonlyMap<string, string>, caPem: string, nodeModules: readonly string[]): Map<string, string> {
   const env = new Map(honey);
+  if (nodeModules.length > 0) env.set("NODE_PATH", nodeModules.join(":"));
   for (const [name, value] of sandboxTrust(caPem).env) env.set(name, value);
   for (const [name, value] of proxyEnvironment(SANDBOX_PROXY_PORT, { nodePreload: nodeProxyPreload().preload })) env.set(name, value);
   return env;

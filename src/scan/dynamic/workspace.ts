@@ -24,6 +24,41 @@ export interface ObservationWorkspace {
   remove(): Promise<void>;
 }
 
+/**
+ * Moves what npm installed in `from` (node_modules) next to the observed
+ * package, so Node finds it from there. An entry that already exists (the
+ * package itself) is left as it is.
+ */
+export async function adoptDependencies(from: string, workspace: ObservationWorkspace): Promise<void> {
+  const source = path.join(from, "node_modules");
+  const target = path.join(workspace.project, "node_modules");
+  for (const entry of await fs.promises.readdir(source).catch(() => [] as string[])) {
+    if (entry.startsWith("@") && fs.existsSync(path.join(target, entry))) {
+      for (const scoped of await fs.promises.readdir(path.join(source, entry))) {
+        if (!fs.existsSync(path.join(target, entry, scoped))) await fs.promises.rename(path.join(source, entry, scoped), path.join(target, entry, scoped));
+      }
+    } else if (!fs.existsSync(path.join(target, entry))) {
+      await fs.promises.rename(path.join(source, entry), path.join(target, entry));
+    }
+  }
+}
+
+/**
+ * The node_modules folders a package folder sits in, innermost first
+ * (/p/node_modules/a/node_modules/b → [/p/node_modules/a/node_modules, /p/node_modules]):
+ * where Node would look for its dependencies in the tree it came from.
+ */
+export function enclosingNodeModules(dir: string): string[] {
+  const real = fs.realpathSync(dir);
+  const found: string[] = [];
+  let at = real.lastIndexOf(`${path.sep}node_modules${path.sep}`);
+  while (at >= 0) {
+    found.push(real.slice(0, at + "/node_modules".length));
+    at = real.lastIndexOf(`${path.sep}node_modules${path.sep}`, at - 1);
+  }
+  return found;
+}
+
 export async function prepareWorkspace(source: string, name: string, version: string, plant: HoneyPlant, tempRoot = os.tmpdir()): Promise<ObservationWorkspace> {
   if (!/^(?:@[a-z0-9][\w.-]*\/)?[a-z0-9_][\w.-]*$/i.test(name) || name.includes("..")) {
     throw new ConfigError(`The package's name "${name}" cannot be a folder name under node_modules.`, { input: source, hint: "Observe a package whose package.json has a valid npm name." });

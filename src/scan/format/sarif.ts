@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { BEHAVIOUR_RULES } from "../dynamic/rules.js";
 import { ALL_RULES } from "../rules/index.js";
 import type { Finding, PackageReport, Severity } from "../types.js";
 
@@ -28,7 +29,13 @@ export interface SarifOptions {
  * fingerprint so alerts stay stable across runs. Info findings are left out.
  */
 export function toSarif(reports: readonly PackageReport[], options: SarifOptions = {}): object {
-  const ruleIndex = new Map(ALL_RULES.map((rule, index) => [rule.id, index]));
+  // With --dynamic, the behaviour rules are described too.
+  const observed = reports.some((report) => report.behaviour !== undefined);
+  const rules = [
+    ...ALL_RULES.map((rule) => ({ id: rule.id, summary: rule.summary, severity: RULE_SEVERITY[rule.id] ?? ("critical" as Severity) })),
+    ...(observed ? BEHAVIOUR_RULES : []),
+  ];
+  const ruleIndex = new Map(rules.map((rule, index) => [rule.id, index]));
   const results = reports.flatMap((report) =>
     report.findings.filter((finding) => finding.severity !== "info").map((finding) => resultOf(report, finding, ruleIndex, options)));
   return {
@@ -39,14 +46,14 @@ export function toSarif(reports: readonly PackageReport[], options: SarifOptions
         driver: {
           name: "cordon-scan",
           version: options.toolVersion ?? "0.1.0",
-          rules: ALL_RULES.map((rule) => ({
+          rules: rules.map((rule) => ({
             id: rule.id,
-            name: rule.id.replace(/(^|-)(\w)/g, (_, __, letter: string) => letter.toUpperCase()),
+            name: rule.id.replace(/(^|[-/])(\w)/g, (_, __, letter: string) => letter.toUpperCase()),
             shortDescription: { text: rule.summary },
             fullDescription: { text: `cordon scan rule ${rule.id}: ${rule.summary}.` },
-            help: { text: `See docs/scan.md#${rule.id} for what the rule looks for and what it does not catch.` },
+            help: { text: `See docs/scan.md#${rule.id.replace("/", "")} for what the rule looks for and what it does not catch.` },
             defaultConfiguration: { level: "warning" },
-            properties: { tags: ["security", "supply-chain"], precision: "medium", "security-severity": SECURITY_SEVERITY[RULE_SEVERITY[rule.id] ?? "critical"] },
+            properties: { tags: ["security", "supply-chain"], precision: rule.id.startsWith("behaviour/") ? "high" : "medium", "security-severity": SECURITY_SEVERITY[rule.severity] },
           })),
         },
       },

@@ -13,6 +13,8 @@ import fs = require("node:fs");
 import path = require("node:path");
 
 interface Plan {
+  /** Extra folders of programs (a tree's node_modules/.bin), searched after the package's own. */
+  binDirs: string[];
   packageDir: string;
   projectDir: string;
   packageName: string;
@@ -66,7 +68,7 @@ function othersAlive(): number {
 }
 
 async function main(): Promise<void> {
-  const binPath = [path.join(plan.packageDir, "node_modules", ".bin"), path.join(plan.projectDir, "node_modules", ".bin"), process.env.PATH ?? ""].join(":");
+  const binPath = [path.join(plan.packageDir, "node_modules", ".bin"), path.join(plan.projectDir, "node_modules", ".bin"), ...plan.binDirs, process.env.PATH ?? ""].join(":");
   for (const step of plan.steps) {
     const started = Date.now();
     const env = { ...process.env, ...plan.npmEnv, PATH: binPath, npm_lifecycle_event: step.event, npm_lifecycle_script: step.script };
