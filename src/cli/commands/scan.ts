@@ -193,7 +193,7 @@ function renderText(reports: PackageReport[], verbose: boolean): string {
 
 /** One line of what an observation did, numbers and step names only (no package text). */
 function behaviourLine(behaviour: NonNullable<PackageReport["behaviour"]>): string {
-  const steps = behaviour.steps.map((step) => `${step.event}${step.exitCode === 0 ? "" : ` (exit ${step.exitCode ?? step.signal ?? "?"})`}`).join(", ") || "nothing ran";
+  const steps = behaviour.steps.map((step) => `${step.event}${step.exitCode === 0 ? "" : ` (exit ${step.exitCode ?? step.signal ?? "?"})`}`).join(", ") || (behaviour.timedOut ? "the first step did not end" : "nothing ran");
   const hosts = new Set(behaviour.requests.map((request) => request.host)).size;
   return `observed ${(behaviour.milliseconds / 1000).toFixed(1)} s${behaviour.timedOut ? " (time limit)" : ""}: ${sanitizeForTerminal(steps)}; ${behaviour.requests.length} request${behaviour.requests.length === 1 ? "" : "s"} to ${hosts} host${hosts === 1 ? "" : "s"}; ${behaviour.homeChanges.length} home change${behaviour.homeChanges.length === 1 ? "" : "s"}; ${behaviour.leftRunning.length} left running`;
 }

@@ -188,7 +188,7 @@ function notObserved(observation: Observation): Finding[] {
   const last = observation.steps[observation.steps.length - 1]?.event;
   const pending = observation.plannedSteps.filter((step) => !observation.steps.some((s) => s.event === step));
   return [
-    ...(observation.timedOut ? [finding("behaviour/not-observed", "info", "package.json", `The observation reached its time limit${last ? ` after ${last}` : ""}; ${pending.join(", ") || "what came later"} was not seen to the end`, pending.join(", "))] : []),
+    ...(observation.timedOut ? [finding("behaviour/not-observed", "info", "package.json", `The observation reached its time limit${last ? ` after ${last}` : ""}; ${pending.join(", ") || "what came later"} ${pending.length > 1 ? "were" : "was"} not seen to the end`, pending.join(", "))] : []),
     ...observation.notRun.map((text) => finding("behaviour/not-observed", "info", "binding.gyp", "Not run while observing", text)),
   ];
 }
