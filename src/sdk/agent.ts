@@ -56,6 +56,13 @@ export interface AgentRunRequest {
   stdin: "piped" | "null";
   stdout: PipeMode;
   stderr: PipeMode;
+  /**
+   * A private channel beside stdio: fd 5 inside reads what the host writes
+   * to `channel.requests`, fd 6 inside writes what the host reads from
+   * `channel.answers` (Deno's REPL server uses it, leaving stdio to the
+   * user's code).
+   */
+  channel?: boolean;
 }
 
 /** One process started by the agent, as the host sees it. */
@@ -65,6 +72,7 @@ export interface AgentProcess {
   stdin: net.Socket | null;
   stdout: net.Socket | null;
   stderr: net.Socket | null;
+  channel: { requests: net.Socket; answers: net.Socket } | null;
   /** Its exit code (128+N for signal N); rejects if the sandbox ended first. */
   exitCode: Promise<number>;
 }
@@ -136,19 +144,23 @@ export class Agent {
       throw new TypeError(`spawn: "${request.command}" is not a command name (it contains "=").`);
     }
     const id = randomBytes(8).toString("hex");
-    const fifos = await this.#takeFifos(3);
-    const [inPath, outPath, errPath] = fifos as [string, string, string];
+    const fifos = await this.#takeFifos(request.channel ? 5 : 3);
+    const [inPath, outPath, errPath, requestsPath, answersPath] = fifos as [string, string, string, string?, string?];
     const opened: number[] = [];
     const heldWriters: number[] = [];
     try {
       const stdin = request.stdin === "piped" ? this.#socketFor(inPath, "write", opened) : null;
       const stdout = request.stdout === "null" ? null : this.#socketFor(outPath, "read", opened, heldWriters);
       const stderr = request.stderr === "null" ? null : this.#socketFor(errPath, "read", opened, heldWriters);
+      const channel = requestsPath && answersPath
+        ? { requests: this.#socketFor(requestsPath, "write", opened), answers: this.#socketFor(answersPath, "read", opened, heldWriters) }
+        : null;
       const inside = (file: string): string => `${CONTROL_DIR_INSIDE}/${path.basename(file)}`;
       const script = renderRunScript(id, request, {
         stdin: stdin ? inside(inPath) : "/dev/null",
         stdout: stdout ? inside(outPath) : "/dev/null",
         stderr: stderr ? inside(errPath) : "/dev/null",
+        channel: channel ? { requests: inside(requestsPath!), answers: inside(answersPath!) } : undefined,
       });
       const scriptPath = path.join(this.#controlDir, `${id}.sh`);
       fs.writeFileSync(scriptPath, script, { flag: "wx", mode: 0o600 });
@@ -168,11 +180,11 @@ export class Agent {
       this.#pending.set(id, {
         onPid: (pid) => { release(); resolvePid(pid); },
         onExit: (code) => { release(); this.#pending.delete(id); rejectPid(new Error("exited before starting")); resolveExit(code); },
-        onGone: (error) => { release(); rejectPid(error); rejectExit(error); destroyAll(stdin, stdout, stderr); },
+        onGone: (error) => { release(); rejectPid(error); rejectExit(error); destroyAll(stdin, stdout, stderr, channel?.requests ?? null, channel?.answers ?? null); },
       });
       this.#send(`run ${id}`);
       const pid = await pidPromise;
-      return { pid, stdin, stdout, stderr, exitCode };
+      return { pid, stdin, stdout, stderr, channel, exitCode };
     } catch (error) {
       for (const fd of heldWriters) fs.closeSync(fd);
       for (const file of fifos) fs.rmSync(file, { force: true });
@@ -300,13 +312,15 @@ function destroyAll(...sockets: (net.Socket | null)[]): void {
  * requested variables and its folder. setsid makes it the leader of its
  * own session and process group, so kill() reaches what it started.
  */
-export function renderRunScript(id: string, request: AgentRunRequest, stdio: { stdin: string; stdout: string; stderr: string }): string {
+export function renderRunScript(id: string, request: AgentRunRequest, stdio: { stdin: string; stdout: string; stderr: string; channel?: { requests: string; answers: string } }): string {
   const env = [...request.env].map(([name, value]) => quoteShellWord(`${name}=${value}`));
   const words = [
     ENV_BINARY, "--default-signal", SETSID_BINARY, "/bin/sh", "-c", quoteShellWord('printf "pid %s %s\\n" "$1" "$$" >&3; exec 3>&-; shift; exec "$@"'), "cordon", id,
     ENV_BINARY, "-i", quoteShellWord(`--chdir=${request.cwd}`), "--", ...env,
     quoteShellWord(request.command), ...request.args.map(quoteShellWord),
-    "3>&1", `<${quoteShellWord(stdio.stdin)}`, `>${quoteShellWord(stdio.stdout)}`, `2>${quoteShellWord(stdio.stderr)}`, "&",
+    "3>&1", `<${quoteShellWord(stdio.stdin)}`, `>${quoteShellWord(stdio.stdout)}`, `2>${quoteShellWord(stdio.stderr)}`,
+    ...(stdio.channel ? [`5<${quoteShellWord(stdio.channel.requests)}`, `6>${quoteShellWord(stdio.channel.answers)}`] : []),
+    "&",
   ];
   return `${words.join(" ")}\nwait $!\nprintf 'exit %s %s\\n' ${id} "$?"\n`;
 }

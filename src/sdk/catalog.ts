@@ -2,6 +2,7 @@ import { inspect } from "node:util";
 import { ConfigError } from "../errors.js";
 import { parseMemory, refuseRemoteOptions, type SandboxOptions } from "./options.js";
 import { Sandbox } from "./sandbox.js";
+import type { ConnectOptions } from "./service/client.js";
 import { copyVolumeToLayer, SandboxStore, type SnapshotInfo, type VolumeInfo } from "./store.js";
 
 /**
@@ -15,6 +16,16 @@ export interface CatalogOptions {
   token?: string;
   org?: string;
   apiEndpoint?: string;
+}
+
+/** `@deno/sandbox`'s SandboxMetadata: a running sandbox, as Client.sandboxes.list() gives it. */
+export interface SandboxMetadata {
+  id: string;
+  createdAt: Date;
+  stoppedAt: Date | null;
+  region: string;
+  status: "running" | "stopped";
+  labels: Record<string, string>;
 }
 
 const CONSTRUCT = Symbol("catalog");
@@ -224,7 +235,18 @@ export class Client {
     const options = this.#options;
     return {
       create: (sandboxOptions: SandboxOptions = {}) => Sandbox.create({ dataDir: options.dataDir, ...sandboxOptions }),
-      connect: (id: string, connectOptions?: unknown) => Sandbox.connect(id, connectOptions),
+      connect: (id: string, connectOptions: ConnectOptions = {}) => Sandbox.connect(id, { dataDir: options.dataDir, ...connectOptions }),
+      /**
+       * The sandboxes running now in this data folder, as `@deno/sandbox`'s
+       * SandboxMetadata (only running ones: an ended sandbox leaves nothing).
+       * Those created with a `timeout` can be reached with connect().
+       */
+      list: async (listOptions: { labels?: Record<string, string> } = {}): Promise<SandboxMetadata[]> => {
+        const wanted = Object.entries(listOptions.labels ?? {});
+        return storeFor(options).listSandboxes()
+          .filter((s) => wanted.every(([key, value]) => s.labels[key] === value))
+          .map((s) => ({ id: s.id, createdAt: s.createdAt, stoppedAt: null, region: "local", status: "running", labels: { ...s.labels } }));
+      },
     };
   }
 

@@ -1,7 +1,8 @@
 import { constants as osConstants } from "node:os";
 import type net from "node:net";
 import { Readable } from "node:stream";
-import type { Agent, AgentProcess } from "./agent.js";
+import type { AgentProcess } from "./agent.js";
+import type { ProcessSignaller } from "./backend.js";
 
 /** Signals a process can be sent, as `@deno/sandbox` names them. */
 export type Signal = "SIGABRT" | "SIGALRM" | "SIGBUS" | "SIGCHLD" | "SIGCONT" | "SIGFPE" | "SIGHUP" | "SIGILL" | "SIGINT" | "SIGIO" | "SIGKILL" | "SIGPIPE" | "SIGPROF" | "SIGPWR" | "SIGQUIT" | "SIGSEGV" | "SIGSTKFLT" | "SIGSTOP" | "SIGSYS" | "SIGTERM" | "SIGTRAP" | "SIGTSTP" | "SIGTTIN" | "SIGTTOU" | "SIGURG" | "SIGUSR1" | "SIGUSR2" | "SIGVTALRM" | "SIGWINCH" | "SIGXCPU" | "SIGXFSZ";
@@ -36,6 +37,14 @@ export function isSignal(value: unknown): value is Signal {
   return typeof value === "string" && value in osConstants.signals;
 }
 
+/** @internal What a ChildProcess is made of (Sandbox.spawn() gathers it). */
+export interface ChildParts {
+  signaller: ProcessSignaller;
+  started: AgentProcess;
+  modes: { stdout: string; stderr: string };
+  isOom: () => boolean;
+}
+
 /**
  * A process running in a sandbox: `@deno/sandbox`'s ChildProcess, with Web
  * Streams for stdio. Streams a caller did not ask to pipe are null.
@@ -46,14 +55,14 @@ export class ChildProcess extends EventTarget implements AsyncDisposable {
   readonly stdout: ReadableStream<Uint8Array> | null;
   readonly stderr: ReadableStream<Uint8Array> | null;
   readonly status: Promise<ChildProcessStatus>;
-  readonly #agent: Agent;
+  readonly #signaller: ProcessSignaller;
   #outputTaken = false;
   #stderrTail: string | undefined;
 
   /** @internal Created by Sandbox.spawn(). */
-  constructor(agent: Agent, started: AgentProcess, modes: { stdout: string; stderr: string }, isOom: () => boolean) {
+  constructor({ signaller, started, modes, isOom }: ChildParts) {
     super();
-    this.#agent = agent;
+    this.#signaller = signaller;
     this.pid = started.pid;
     this.stdin = started.stdin ? writableFor(started.stdin) : null;
     this.stdout = readableFor(started.stdout, modes.stdout === "inherit" ? process.stdout : undefined);
@@ -67,7 +76,10 @@ export class ChildProcess extends EventTarget implements AsyncDisposable {
       // The sandbox ended under the process (killed, closed, timed out).
       () => statusFromCode(128 + 9, isOom()),
     );
-    void this.status.then(() => started.stdin?.destroy());
+    void this.status.then(() => {
+      started.stdin?.destroy();
+      started.channel?.requests.destroy();
+    });
   }
 
   /** @internal The last 2000 characters of an inherited stderr (already printed), for error messages. */
@@ -78,7 +90,7 @@ export class ChildProcess extends EventTarget implements AsyncDisposable {
   /** Sends a signal (default SIGTERM). Does not wait for the process to exit: await `status`. */
   async kill(signal: Signal = "SIGTERM"): Promise<void> {
     if (!isSignal(signal)) throw new TypeError(`kill: "${String(signal)}" is not a signal name such as "SIGTERM" or "SIGKILL".`);
-    this.#agent.kill(this.pid, signal);
+    this.#signaller.kill(this.pid, signal);
   }
 
   /**

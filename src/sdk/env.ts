@@ -1,37 +1,34 @@
+import type { EnvStore } from "./backend.js";
 import { parseEnvRecord } from "./options.js";
 
 /**
  * `sandbox.env`: the variables new processes start with. Changes apply to
  * processes started afterwards (as a VM's profile would), never to running
- * ones.
+ * ones. They are kept by whoever owns the sandbox, so every client of a
+ * service's sandbox sees the same ones.
  */
 export class SandboxEnv {
-  readonly #vars: Map<string, string>;
+  readonly #store: EnvStore;
 
   /** @internal */
-  constructor(initial: ReadonlyMap<string, string>) {
-    this.#vars = new Map(initial);
+  constructor(store: EnvStore) {
+    this.#store = store;
   }
 
   async get(key: string): Promise<string | undefined> {
-    return this.#vars.get(key);
+    return this.#store.get(String(key));
   }
 
   async set(key: string, value: string): Promise<void> {
     parseEnvRecord({ [key]: value }, "env.set");
-    this.#vars.set(key, value);
+    await this.#store.set(key, value);
   }
 
   async delete(key: string): Promise<void> {
-    this.#vars.delete(key);
+    await this.#store.delete(String(key));
   }
 
   async toObject(): Promise<Record<string, string>> {
-    return Object.fromEntries(this.#vars);
-  }
-
-  /** @internal The variables as they are now. */
-  snapshot(): Map<string, string> {
-    return new Map(this.#vars);
+    return this.#store.toObject();
   }
 }

@@ -19,6 +19,9 @@ export {
   SandboxClosedError, SandboxFsError, SandboxNotFoundError, SandboxTimeoutError,
 } from "./errors.js";
 export { type Memory, type SandboxOptions, type SecretConfig } from "./options.js";
-export { Client, Snapshot, Volume, type CatalogOptions, type PaginatedList, type VolumeInit } from "./catalog.js";
+export { Client, Snapshot, Volume, type CatalogOptions, type PaginatedList, type SandboxMetadata, type VolumeInit } from "./catalog.js";
+export { SandboxDeno, DenoProcess, DenoRepl, type CodeExtension, type DenoReplOptions, type DenoRunOptions } from "./deno.js";
+export { DenoReplError } from "./deno-values.js";
+export { type ConnectOptions } from "./service/client.js";
 export { quoteShellWord as escapeShellArg } from "./shell-quote.js";
 export { type SnapshotInfo, type VolumeInfo } from "./store.js";

@@ -43,6 +43,12 @@ export interface SandboxOptions {
   /** Where sandboxes, snapshots and volumes live (default: $CORDON_DATA_DIR, $XDG_DATA_HOME/cordon or ~/.local/share/cordon). cordon only. */
   dataDir?: string;
   /**
+   * `deno` on PATH (default true): cordon's one copy, fetched on first use
+   * with npm and bound read-only at /usr/local/bin/deno. `false` leaves it
+   * out (no fetch, e.g. offline). cordon only.
+   */
+  deno?: boolean;
+  /**
    * `@deno/sandbox` options cordon cannot honour. Those that would change
    * where or how the sandbox runs are refused with a ConfigError naming the
    * option (`region`, `sandboxEndpoint`, `apiEndpoint`, `ssh: true`); the
@@ -71,8 +77,8 @@ export function refuseRemoteOptions(options: Pick<SandboxOptions, "region" | "sa
   if (options.region !== undefined) {
     refuse("region", `is ${JSON.stringify(options.region)}, but cordon runs every sandbox on this machine: there is no region to choose.`, "Remove the region option.");
   }
-  if (options.sandboxEndpoint !== undefined) refuse("sandboxEndpoint", "names a Deno Deploy endpoint; cordon talks to no service.", "Remove the sandboxEndpoint option.");
-  if (options.apiEndpoint !== undefined) refuse("apiEndpoint", "names a Deno Deploy endpoint; cordon talks to no service.", "Remove the apiEndpoint option.");
+  if (options.sandboxEndpoint !== undefined) refuse("sandboxEndpoint", "names a Deno Deploy endpoint; cordon's sandbox service runs on this machine.", "Remove the sandboxEndpoint option.");
+  if (options.apiEndpoint !== undefined) refuse("apiEndpoint", "names a remote endpoint; cordon's sandbox service runs on this machine (serving other machines is not built yet, see docs/sdk.md).", "Remove the apiEndpoint option.");
   if (options.ssh === true) {
     refuse("ssh", "is true, but cordon offers no SSH access: nothing outside this process can reach a sandbox.", "Remove ssh, and use sandbox.spawn() or sandbox.sh to run commands, or exposeHttp() for a service.");
   }
@@ -98,6 +104,7 @@ export interface ParsedSandboxOptions {
   volumes: { target: string; name: string }[];
   port: number | undefined;
   resolve: Map<string, string>;
+  deno: boolean;
 }
 
 const MEMORY_FORMS = 'a number of bytes or a string with one of the units kB, MB, GB, KiB, MiB, GiB (e.g. "1GiB", "1280MiB")';
@@ -170,6 +177,12 @@ export function parseEnvRecord(env: unknown, input: string): Record<string, stri
   return out;
 }
 
+function parseBoolean(value: unknown, input: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new ConfigError(`${input}: ${JSON.stringify(value)} is not true or false.`, { input });
+  return value;
+}
+
 export function parsePort(value: unknown, input: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 65535) {
     throw new ConfigError(`${input}: ${JSON.stringify(value)} is not a TCP port.`, { input, hint: "Give a whole number from 1 to 65535." });
@@ -224,5 +237,6 @@ export function parseSandboxOptions(options: SandboxOptions, totalMemoryBytes: n
     volumes,
     port: options.port === undefined ? undefined : parsePort(options.port, "port"),
     resolve,
+    deno: parseBoolean(options.deno, "deno", true),
   };
 }

@@ -5,6 +5,7 @@ import { BackendUnavailableError, ConfigError } from "../errors.js";
 import type { HostFacts } from "../engine/host-facts.js";
 import { planSandbox, SANDBOX_HOME, type Mount } from "../engine/plan.js";
 import { toPermissions } from "../sandbox/compose.js";
+import { DENO_INSIDE, DENO_ON_PATH, DENO_WRAPPER } from "./deno-binary.js";
 
 /**
  * A sandbox's writable root: each top-level folder of the system it may
@@ -55,7 +56,7 @@ const BASE_DIRS = ["etc", "opt", "var", "srv", "mnt", "home"] as const;
 const USR_LOCAL = ["bin", "sbin", "lib", "include", "share", "etc", "src"];
 
 /** Bumped when the base layer's shape changes, so an old one is not reused. */
-const BASE_VERSION = "1";
+const BASE_VERSION = "2";
 
 export interface Rootfs {
   launcherPrefix: { file: string; args: string[] };
@@ -158,7 +159,7 @@ function unshareBinary(): string {
  */
 function ensureBaseLayer(dataDir: string, engineMounts: readonly Mount[], host: HostFacts): string {
   const etc = engineMounts.filter((m) => m.target.startsWith("/etc/"));
-  const hash = createHash("sha256").update(BASE_VERSION).update(`${host.uid}:${host.gid}\0`);
+  const hash = createHash("sha256").update(BASE_VERSION).update(DENO_WRAPPER).update(`${host.uid}:${host.gid}\0`);
   for (const mount of etc) {
     hash.update(JSON.stringify(mount));
     if (mount.kind === "ro-bind" || mount.kind === "bind") {
@@ -186,6 +187,10 @@ function buildBaseLayer(root: string, etc: readonly Mount[]): void {
   fs.mkdirSync(root, { mode: 0o755 });
   for (const dir of [...BASE_DIRS, "usr", "usr/local"]) fs.mkdirSync(path.join(root, dir), { mode: 0o755 });
   for (const dir of USR_LOCAL) fs.mkdirSync(path.join(root, "usr/local", dir), { mode: 0o755 });
+  // Deno: `deno` on PATH, and the mount point its read-only binary is bound on.
+  fs.mkdirSync(path.join(root, path.dirname(DENO_INSIDE)), { recursive: true, mode: 0o755 });
+  fs.writeFileSync(path.join(root, DENO_INSIDE), "", { mode: 0o555 });
+  fs.writeFileSync(path.join(root, DENO_ON_PATH), DENO_WRAPPER, { mode: 0o555 });
   fs.mkdirSync(path.join(root, SANDBOX_HOME), { recursive: true, mode: 0o700 });
   fs.mkdirSync(path.join(root, "var/tmp"), { mode: 0o755 });
   fs.chmodSync(path.join(root, "var/tmp"), 0o1777);

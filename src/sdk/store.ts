@@ -8,7 +8,7 @@ import { ConfigError } from "../errors.js";
 import { hostTool } from "../host/tools.js";
 import { SandboxNotFoundError } from "./errors.js";
 import { checkName, NAME_RULE } from "./options.js";
-import { readProcStat } from "../engine/proc-stat.js";
+import { isAlive, readProcStat } from "../engine/proc-stat.js";
 
 const run = promisify(execFile);
 
@@ -40,6 +40,21 @@ export interface VolumeInfo {
   /** As given to Volume.create (recorded, not enforced: a volume is a host folder). */
   capacityBytes: number | undefined;
   region: string | undefined;
+}
+
+/** A running sandbox, as its folder records it. */
+export interface SandboxListing {
+  id: string;
+  createdAt: Date;
+  labels: Record<string, string>;
+  /** Owned by the sandbox service (Sandbox.connect reaches it); else by process ownerPid. */
+  service: boolean;
+  ownerPid: number;
+}
+
+/** The running sandboxes of a data folder. */
+export function listSandboxRecords(dataDir: string): SandboxListing[] {
+  return new SandboxStore(dataDir).listSandboxes();
 }
 
 /** The top-level folders a snapshot layer holds (the sandbox's writable root, see rootfs.ts). */
@@ -95,12 +110,35 @@ export class SandboxStore {
       const match = /^(\d+)-(\d+)-[0-9a-f]+$/.exec(name);
       if (!match) continue;
       const owner = `${match[1]}-${match[2]}`;
-      if (!alive.has(owner)) alive.set(owner, String(processStartTime(Number(match[1])) ?? "") === match[2]);
+      // A zombie owner has exited (its parent has not reaped it yet): its sandboxes are gone.
+      if (!alive.has(owner)) alive.set(owner, isAlive(Number(match[1]), Number(match[2])));
       if (alive.get(owner)) continue;
       await removeTree(path.join(this.sandboxesDir, name));
       removed += 1;
     }
     return removed;
+  }
+
+  /** The sandboxes running now (their owner lives), as their folders record them. */
+  listSandboxes(): SandboxListing[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.sandboxesDir);
+    } catch {
+      return [];
+    }
+    const out: SandboxListing[] = [];
+    for (const name of names) {
+      const match = /^(\d+)-(\d+)-[0-9a-f]+$/.exec(name);
+      if (!match || !isAlive(Number(match[1]), Number(match[2]))) continue;
+      try {
+        const record = JSON.parse(fs.readFileSync(path.join(this.sandboxesDir, name, "sandbox.json"), "utf8")) as Record<string, unknown>;
+        if (typeof record.id !== "string" || typeof record.createdAt !== "string") continue;
+        const labels = typeof record.labels === "object" && record.labels !== null ? record.labels as Record<string, string> : {};
+        out.push({ id: record.id, createdAt: new Date(record.createdAt), labels, service: record.service === true, ownerPid: Number(match[1]) });
+      } catch { /* starting or ending: not listed */ }
+    }
+    return out.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
 
   snapshotDir(name: string): string {

@@ -169,11 +169,11 @@ describe("options cordon cannot honour", { skip: sandboxSkip }, () => {
     });
   }
 
-  it("credentials and ssh: false change nothing here and are accepted; connect() is refused", async () => {
+  it("credentials and ssh: false change nothing here and are accepted; a \"session\" sandbox cannot be connected to", async () => {
     await using sandbox = await Sandbox.create({ dataDir, token: "ddo_unused", org: "acme", ssh: false, debug: false });
     assert.equal(sandbox.ssh, undefined);
-    await assert.rejects(Sandbox.connect(sandbox.id), (error: unknown) => error instanceof ConfigError && /belongs to the process/.test(error.message));
+    await assert.rejects(Sandbox.connect(sandbox.id, { dataDir }), (error: unknown) => error instanceof ConfigError && new RegExp(`belongs to process ${process.pid}, which created it with timeout "session"`).test(error.message));
     await assert.rejects(sandbox.exposeSsh(), ConfigError);
-    await assert.rejects(sandbox.deno.eval("1 + 1"), (error: unknown) => error instanceof ConfigError && /no Deno runtime/.test(error.message));
+    await assert.rejects(sandbox.deno.deploy("app"), (error: unknown) => error instanceof ConfigError && /publishes nothing to Deno Deploy/.test(error.message));
   });
 });
