@@ -94,6 +94,9 @@ setInterval(() => {}, 1000);
     await sandbox.fs.writeTextFile("/tmp/a.ts", `${code("granted.test")}; ${code("other.test")}`);
     const result = await sandbox.sh`deno run --allow-net=granted.test /tmp/a.ts`.stdout("piped").stderr("piped").noThrow();
     assert.deepEqual((result.stdoutText ?? "").trim().split("\n").sort(), ["NotCapable", "plain:/x"], result.stderrText ?? "");
+    await sandbox.fs.writeTextFile("/tmp/args.ts", "console.log(JSON.stringify(Deno.args))");
+    const args = await sandbox.sh`deno run --allow-net=granted.test /tmp/args.ts --allow-net=x -N=y`.text();
+    assert.equal(args, '["--allow-net=x","-N=y"]\n', "the script's own arguments are never rewritten");
   });
 
   it("deno -A still gets only what the sandbox grants (cordon's egress proxy decides)", async () => {
