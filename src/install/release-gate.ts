@@ -50,6 +50,8 @@ export class ReleaseTimesCache {
   constructor(file: string = defaultTimesFile()) {
     this.file = file;
     try {
+      // A cache file larger than any this code writes is not read (asked again instead).
+      if (fs.statSync(file).size > TIMES_LIMIT) return;
       const data = JSON.parse(fs.readFileSync(file, "utf8")) as unknown;
       if (isRecord(data) && data.v === 1 && isRecord(data.times)) {
         for (const [key, value] of Object.entries(data.times)) if (typeof value === "string") this.#times.set(key, value);
