@@ -3,6 +3,7 @@ import path from "node:path";
 import { ConfigError } from "../errors.js";
 import type { Permissions } from "../policy/permissions.js";
 import { scanPersistence, type PersistenceScan } from "./persistence.js";
+import { cordonCacheDir, cordonDataDir } from "../host/dirs.js";
 
 /** A path grant after the host has been consulted. */
 export interface ResolvedGrant {
@@ -40,7 +41,7 @@ export interface ResolvedGrants {
   warnings: string[];
 }
 
-export function resolveGrantPaths(permissions: Permissions, homeDir: string): ResolvedGrants {
+export function resolveGrantPaths(permissions: Permissions, homeDir: string, hostEnv: NodeJS.ProcessEnv = {}): ResolvedGrants {
   const warnings: string[] = [];
   const grants: ResolvedGrant[] = [];
   const home = safeRealpath(homeDir) ?? homeDir;
@@ -68,7 +69,10 @@ export function resolveGrantPaths(permissions: Permissions, homeDir: string): Re
   // Only a grant of the protected path itself unprotects it: a grant of
   // .git/objects leaves .git/hooks and .git/config read-only.
   const explicitlyGranted = (p: string): boolean => unique.some((g) => g.writable && g.real === p);
-  const protectedPaths = baseline.protect.filter((p) => !explicitlyGranted(p));
+  const protectedPaths = [
+    ...baseline.protect.filter((p) => !explicitlyGranted(p)),
+    ...cordonOwnFolders(home, hostEnv).filter((p) => writableRoots.some((root) => isInside(p, root)) && !explicitlyGranted(p)),
+  ];
   if (baseline.truncated) warnings.push(`the writable grants hold too many files to watch all of them for planted git hooks and rc files; protection is partial.`);
   return { grants: unique, protectedPaths, persistenceBaseline: baseline, warnings };
 }
@@ -116,6 +120,19 @@ function resolveOne(flag: string, given: string, home: string, warnings: string[
     warnings.push(`${flag}=${given} reaches ${full}, which holds credentials.`);
   }
   return real;
+}
+
+/**
+ * cordon's own caches and data (the build cache install restores from, the
+ * scan cache, the Deno binary, the SDK's snapshots) are read-only in every
+ * sandbox, even inside a writable grant such as --allow-write=~/.cache: a
+ * sandbox that could write them would plant a "build" that the next install
+ * restores outside any sandbox's review, or a Deno that every SDK sandbox runs.
+ */
+function cordonOwnFolders(home: string, hostEnv: NodeJS.ProcessEnv): string[] {
+  return [cordonCacheDir(hostEnv, home), cordonDataDir(hostEnv, home)]
+    .map((p) => safeRealpath(p))
+    .filter((p): p is string => p !== undefined);
 }
 
 function safeRealpath(target: string): string | undefined {

@@ -101,7 +101,7 @@ export interface PlanRequest {
 export function planSandbox(request: PlanRequest): SandboxPlan {
   const { permissions, host } = request;
   if (request.command === "") throw new ConfigError("No command given to run.", { hint: "Usage: cordon run [grants] -- COMMAND [ARGS...]" });
-  const resolved = resolveGrantPaths(permissions, host.homeDir);
+  const resolved = resolveGrantPaths(permissions, host.homeDir, host.env);
   const diskBytes = permissions.limits.diskBytes ?? DEFAULT_DISK_BYTES;
   const env = sandboxEnv(permissions, host, [request.extraEnv, request.secrets?.env, request.network?.env]);
   const cwd = sandboxCwd(permissions, host, resolved.grants);

@@ -335,6 +335,16 @@ describe("attack: escapes through planted links, the host kernel and races", () 
     assert.match(result.stderr, /--memory cannot be enforced on this machine/);
   });
 
+  test("cordon's own build cache stays read-only inside a writable grant of ~/.cache", async () => {
+    const builds = path.join(host.home, ".cache/cordon/builds");
+    fs.mkdirSync(builds, { recursive: true });
+    const result = await host.sh(`echo forged > ${builds}/entry && echo PLANTED; echo ok > ${host.home}/.cache/other && echo OTHER`,
+      { allowWrite: [path.join(host.home, ".cache")] });
+    assert.doesNotMatch(result.stdout.toString(), /PLANTED/);
+    assert.match(result.stdout.toString(), /OTHER/);
+    assert.equal(fs.existsSync(path.join(builds, "entry")), false);
+  });
+
   test("as root, the sandbox's uid 0 cannot change host-wide kernel settings through /proc/sys", { skip: !isRoot && "only root's sandbox maps to host uid 0" }, async () => {
     const before = fs.readFileSync("/proc/sys/kernel/core_pattern", "utf8");
     const result = await host.sh("echo '|/bin/false planted' > /proc/sys/kernel/core_pattern; cat /proc/sys/kernel/core_pattern");
