@@ -284,6 +284,30 @@ async function npmProjectDir(startDir: string, args: NpmArgs, signal: AbortSigna
   return prefix;
 }
 
+/**
+ * The project a policy command (`cordon approve`, `deny`, `policy`, `audit`)
+ * works on, found as `cordon install` finds it: by `npm prefix` from
+ * `startDir` (a workspace's folder gives the workspace root). Its errors
+ * are the user's (exit 2), as install's are.
+ */
+export async function findProjectDir(startDir: string, signal?: AbortSignal): Promise<string> {
+  const result = await runNpm(["prefix"], path.resolve(startDir), signal);
+  const prefix = result.stdout.trim().split("\n").pop() ?? "";
+  if (result.code !== 0 || !path.isAbsolute(prefix)) {
+    const error = npmFailedError("prefix", result);
+    throw new InstallError(error.message, { ...(error.hint === undefined ? {} : { hint: error.hint }), exitCode: EXIT_INSTALL_REFUSED, cause: error });
+  }
+  return prefix;
+}
+
+/** A policy command's own errors (a flag, the policy, the tree) as the user's: exit 2, as install's; others unchanged. */
+export function asPolicyCommandError(error: unknown): unknown {
+  if (isCordonError(error) && error.exitCode === undefined && (error.code === "E_CONFIG" || error.code === "E_POLICY" || error.code === "E_INSTALL")) {
+    return new InstallError(error.message, { ...(error.hint === undefined ? {} : { hint: error.hint }), exitCode: EXIT_INSTALL_REFUSED, cause: error });
+  }
+  return notWritableError(error) ?? error;
+}
+
 /** The gate from `--min-release-age`, else the policy's `minReleaseAge`; undefined when neither sets one (or it is 0). */
 async function releaseGateOf(projectDir: string, options: InstallOptions, now: Date): Promise<ReleaseAgeGate | undefined> {
   if (options.minReleaseAge !== undefined) {

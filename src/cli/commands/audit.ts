@@ -1,10 +1,20 @@
 import path from "node:path";
 import { AuditLog } from "../../install/audit-log.js";
+import { asPolicyCommandError, findProjectDir } from "../../install/install.js";
 import { sanitizeForTerminal } from "../terminal.js";
 
 /** `cordon audit [FILE]`: the audit log, one readable line per record. */
 export async function auditCommand(argv: string[]): Promise<number> {
-  const log = new AuditLog(argv[0] ?? path.join(process.cwd(), ".cordon", "audit.jsonl"));
+  // The project's log, found as cordon install finds the project (a workspace's folder: the root's).
+  let file = argv[0];
+  if (file === undefined) {
+    try {
+      file = path.join(await findProjectDir(process.cwd()), ".cordon", "audit.jsonl");
+    } catch (error) {
+      throw asPolicyCommandError(error);
+    }
+  }
+  const log = new AuditLog(file);
   const records = log.read();
   if (records.length === 0) {
     process.stdout.write(`No audit records in ${log.file}.\n`);

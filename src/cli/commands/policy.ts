@@ -2,6 +2,7 @@ import { ConfigError } from "../../errors.js";
 import { AuditLog } from "../../install/audit-log.js";
 import { checkInstallScripts } from "../../install/check.js";
 import { InstallCodeStore } from "../../install/install-code-store.js";
+import { asPolicyCommandError, findProjectDir } from "../../install/install.js";
 import { approvePackages, denyPackages, prunePolicy, type GrantsInput, type PolicyEdit } from "../../install/policy-edit.js";
 import { listPolicy } from "../../install/policy-list.js";
 import { parseCommandFlags } from "../flags.js";
@@ -22,7 +23,22 @@ older cordon moves there on the first write):
   --timeout=20m --memory=8G
 deny makes npm and cordon skip its scripts, silently, from now on.`;
 
-export async function approveCommand(argv: string[]): Promise<number> {
+export const approveCommand = policyCommandOf(approve);
+export const denyCommand = policyCommandOf(deny);
+export const policyCommand = policyCommandOf(policy);
+
+/** Runs a policy command in the project npm finds from here (a workspace's folder: the workspace root), its user errors exiting 2. */
+function policyCommandOf(run: (argv: string[], projectDir: () => Promise<string>) => Promise<number>): (argv: string[]) => Promise<number> {
+  return async (argv) => {
+    try {
+      return await run(argv, () => findProjectDir(process.cwd()));
+    } catch (error) {
+      throw asPolicyCommandError(error);
+    }
+  };
+}
+
+async function approve(argv: string[], projectDir: () => Promise<string>): Promise<number> {
   const { values, positionals } = parseCommandFlags("approve", {
     args: argv,
     allowPositionals: true,
@@ -38,7 +54,8 @@ export async function approveCommand(argv: string[]): Promise<number> {
   });
   if (values.help) return help(APPROVE_HELP);
   requireNames(positionals, "approve");
-  const check = await checkInstallScripts(process.cwd());
+  const dir = await projectDir();
+  const check = await checkInstallScripts(dir);
   const list = (v: string[] | undefined): string[] | undefined => v?.flatMap((x) => x.split(","));
   const grants: GrantsInput = {
     net: list(values["allow-net"]),
@@ -47,26 +64,27 @@ export async function approveCommand(argv: string[]): Promise<number> {
     timeout: values.timeout,
     memory: values.memory,
   };
-  const edit = await approvePackages(process.cwd(), positionals, check.inventory, {
+  const edit = await approvePackages(dir, positionals, check.inventory, {
     grants: Object.values(grants).some((v) => v !== undefined) ? grants : undefined,
     pin: !values["no-pin"],
-    store: new InstallCodeStore(process.cwd()),
+    store: new InstallCodeStore(dir),
   });
-  return report(edit, "approve", positionals);
+  return report(edit, "approve", positionals, dir);
 }
 
-export async function denyCommand(argv: string[]): Promise<number> {
+async function deny(argv: string[], projectDir: () => Promise<string>): Promise<number> {
   const { values, positionals } = parseCommandFlags("deny", { args: argv, allowPositionals: true, options: { help: { type: "boolean", short: "h" } } });
   if (values.help) return help(APPROVE_HELP);
   requireNames(positionals, "deny");
-  const check = await checkInstallScripts(process.cwd());
-  return report(await denyPackages(process.cwd(), positionals, check.inventory), "deny", positionals);
+  const dir = await projectDir();
+  const check = await checkInstallScripts(dir);
+  return report(await denyPackages(dir, positionals, check.inventory), "deny", positionals, dir);
 }
 
-export async function policyCommand(argv: string[]): Promise<number> {
+async function policy(argv: string[], projectDir: () => Promise<string>): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === "ls" || sub === "list") {
-    const listing = listPolicy(await checkInstallScripts(process.cwd()));
+    const listing = listPolicy(await checkInstallScripts(await projectDir()));
     if (listing.packages.length === 0) process.stdout.write("No installed package wants to run code at install time.\n");
     for (const entry of listing.packages) {
       const grants = [...entry.grants.net.map((h) => `net ${h}`), ...entry.grants.write.map((p) => `write ${p}`), ...entry.grants.env.map((e) => `env ${e}`)];
@@ -81,16 +99,17 @@ export async function policyCommand(argv: string[]): Promise<number> {
   }
   if (sub === "prune") {
     void rest;
-    const check = await checkInstallScripts(process.cwd());
-    return report(await prunePolicy(process.cwd(), check.inventory), "prune", []);
+    const dir = await projectDir();
+    const check = await checkInstallScripts(dir);
+    return report(await prunePolicy(dir, check.inventory), "prune", [], dir);
   }
   throw new ConfigError(`cordon policy: unknown subcommand "${sub ?? ""}".`, { hint: "Use cordon policy ls or cordon policy prune." });
 }
 
-function report(edit: PolicyEdit, action: string, names: string[]): number {
+function report(edit: PolicyEdit, action: string, names: string[], projectDir: string): number {
   if (!edit.changed) say(`  the policy already says this; ${edit.file} and ${edit.policyFile} unchanged`);
   for (const line of edit.summary) say(`  ${paint("green", "✔")} ${sanitizeForTerminal(line)}`);
-  if (edit.changed) AuditLog.forProject(process.cwd()).write({ type: "policy", action, packages: names });
+  if (edit.changed) AuditLog.forProject(projectDir).write({ type: "policy", action, packages: names });
   return 0;
 }
 
