@@ -35,7 +35,20 @@ export async function gypInfoOf(dir: string): Promise<GypInfo | undefined> {
     malformed ||= scan.malformed;
     for (const command of scan.commands) commands.push({ ...command, file: relative });
     const fileDir = path.dirname(path.join(dir, relative));
+    // Strings relative to this gyp file's folder (gyp resolves them so): a
+    // whole literal (`sources`, `includes`, `inputs`), a `dependencies`
+    // entry `other.gyp:target` (followed into other.gyp), and each word of
+    // a command (an action's `['node', 'copy.js']` is two literals; a
+    // `<!(node tools/x.js)` expansion is one command line).
+    const candidates = new Set<string>();
     for (const literal of scan.strings) {
+      if (literal.length > 300) continue;
+      candidates.add(literal);
+      if (/\s/.test(literal)) for (const word of commandWords(literal)) candidates.add(word);
+    }
+    for (const command of scan.commands) for (const word of commandWords(command.command)) candidates.add(word);
+    for (const candidate of candidates) {
+      const literal = candidate.replace(/^<\(module_root_dir\)\//, `${path.relative(fileDir, dir) || "."}/`).replace(/(\.gypi?):[^/\\]+$/, "$1");
       if (literal === "" || literal.length > 300 || /[<>^]\(|[*?\n]/.test(literal)) continue;
       const target = insideFolder(dir, path.resolve(fileDir, literal));
       if (target === undefined) continue;
@@ -48,4 +61,9 @@ export async function gypInfoOf(dir: string): Promise<GypInfo | undefined> {
     if (!gypFiles.includes(file) && (await isPlainFile(path.join(dir, file)))) referencedFiles.push(file);
   }
   return { commands, gypFiles, referencedFiles, malformed };
+}
+
+/** The words of a command line, quotes taken off (`node "tools/x.js" -p` gives node, tools/x.js, -p). */
+function commandWords(command: string): string[] {
+  return command.split(/[\s;&|()]+/).map((word) => word.replace(/^['"]+|['"]+$/g, "")).filter((word) => word !== "" && !word.startsWith("-"));
 }

@@ -179,3 +179,30 @@ test("an approved package's sandbox: own folder writable, project dependencies r
   assert.equal(env.npm_lifecycle_event, "postinstall");
   assert.equal(env.npm_package_name, "esbuild");
 });
+
+test("the pin covers what the gyp files name transitively: 'other.gyp:target' dependencies, includes, action scripts, <!(…) scripts, sources", async () => {
+  const files = (variant: Record<string, string> = {}): Record<string, string> => ({
+    "binding.gyp": "{ 'targets': [{ 'target_name': 'addon', 'sources': ['src/addon.cc'], 'dependencies': ['deps/other.gyp:lib'],\n  'include_dirs': [\"<!(node tools/include.js)\"] }] }\n",
+    "deps/other.gyp": "{ 'includes': ['defines.gypi'], 'targets': [{ 'target_name': 'lib', 'actions': [{ 'action_name': 'copy',\n  'inputs': ['input.txt'], 'outputs': ['<(INTERMEDIATE_DIR)/out.c'], 'action': ['node', 'copy.js', '<(INTERMEDIATE_DIR)'] }],\n  'sources': ['lib.c'] }] }\n",
+    "deps/defines.gypi": "{ 'defines': ['X=1'] }\n",
+    "deps/copy.js": "require('fs').copyFileSync('a', 'b');\n",
+    "deps/input.txt": "data\n",
+    "deps/lib.c": "int lib;\n",
+    "tools/include.js": "console.log('.');\n",
+    "src/addon.cc": "int addon;\n",
+    ...variant,
+  });
+  const pkg = (variant: Record<string, string> = {}) => ({ manifest: { name: "gyp-chain", version: "1.0.0" }, files: files(variant) });
+  const dir = await tempDir();
+  await writeProject(dir, { packages: { "node_modules/gyp-chain": pkg() } });
+  const inventory = await inventoryInstallScripts(dir);
+  const pinned = Object.keys(inventory.packages[0]!.installCode.files).sort();
+  assert.deepEqual(pinned, Object.keys(files()).sort());
+  await approvePackages(dir, ["gyp-chain"], inventory);
+  const root = JSON.parse(await fs.readFile(path.join(dir, "package.json"), "utf8"));
+  for (const [file, text] of Object.entries({ "deps/copy.js": "require('child_process').execSync('curl evil');\n", "deps/other.gyp": files()["deps/other.gyp"]!.replace("'copy'", "'copy2'"), "deps/defines.gypi": "{ 'defines': ['Y=1'] }\n", "tools/include.js": "evil();\n" })) {
+    await writeProject(dir, { root, packages: { "node_modules/gyp-chain": pkg({ [file]: text }) } });
+    const [decision] = (await checkInstallScripts(dir)).decisions;
+    assert.equal(decision?.kind, "changed", `a change to ${file} alone`);
+  }
+});
