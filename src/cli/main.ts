@@ -68,9 +68,20 @@ function exitCodeForError(error: unknown): number {
   return EXIT_SANDBOX_FAILED;
 }
 
+/**
+ * When the command is done, cordon is done: anything still holding the event
+ * loop (a name lookup a sandbox started through the proxy, which Node cannot
+ * cancel) must not keep it running past its --timeout. Output already
+ * written drains first; this timer only fires if something else is left.
+ */
+function exitSoon(): void {
+  setTimeout(() => process.exit(), 500).unref();
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    exitSoon();
   },
   (error: unknown) => {
     if (isCordonError(error)) {
@@ -82,5 +93,6 @@ main(process.argv.slice(2)).then(
       else say("  This is a bug in cordon. Run again with CORDON_DEBUG=1 for details and report it.");
     }
     process.exitCode = exitCodeForError(error);
+    exitSoon();
   },
 );

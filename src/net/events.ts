@@ -51,6 +51,9 @@ export type EgressEvent = EgressConnectionEvent | EgressLimitEvent | EgressBypas
  */
 export class BlockedDestinations {
   readonly #seen = new Set<string>();
+  /** Past this many distinct destinations, the rest are counted, not kept (a flood of made-up names would grow cordon). */
+  static readonly MAX_DISTINCT = 1_000;
+  #unlisted = 0;
 
   /** The line to print for this event, or undefined when it is not news. */
   report(event: EgressEvent): string | undefined {
@@ -58,6 +61,10 @@ export class BlockedDestinations {
     const shown = event.port === 0 ? event.host : `${event.host}:${event.port}`;
     const key = `${shown} ${event.grantHint ?? event.reason ?? ""}`;
     if (this.#seen.has(key)) return undefined;
+    if (this.#seen.size >= BlockedDestinations.MAX_DISTINCT) {
+      this.#unlisted += 1;
+      return this.#unlisted === 1 ? `cordon: more than ${BlockedDestinations.MAX_DISTINCT} distinct destinations were blocked; the rest are not listed one by one` : undefined;
+    }
     this.#seen.add(key);
     const why = event.grantHint ? `allow with ${event.grantHint}` : (event.reason ?? "refused");
     const note = event.grantHint && event.reason && !event.reason.startsWith("not granted") ? ` (${event.reason})` : "";

@@ -32,6 +32,9 @@ export interface InterceptedTunnel {
 const NOT_FORWARDED = new Set([
   "connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer",
   "transfer-encoding", "upgrade", "content-length", "accept-encoding",
+  // A range request gets an echo back in slices, none of which is the whole
+  // value that masking looks for: ask for whole representations only.
+  "range", "if-range",
 ]);
 /** Not passed back: hop-by-hop, framing, and the codings removed by decoding. */
 const NOT_RETURNED = new Set([...NOT_FORWARDED, "content-encoding"]);

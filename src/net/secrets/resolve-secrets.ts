@@ -36,6 +36,14 @@ export function resolveSecrets(grants: readonly SecretGrant[], hostEnv: NodeJS.P
         input: "--secret", hint: "Strip the trailing newline from the file or variable.",
       });
     }
+    // HTTP carries header and URL bytes as latin1 while bodies are UTF-8: a
+    // value outside printable ASCII has two spellings on the wire, and the
+    // one not masked would come back into the sandbox. Tokens and keys are ASCII.
+    if (!/^[\x20-\x7e]+$/.test(value)) {
+      throw new ConfigError(`--secret: ${grant.name} holds characters outside printable ASCII, which cordon cannot mask reliably in every part of an HTTP exchange.`, {
+        input: "--secret", hint: "Secrets are API keys and tokens: check that the variable or file holds only the token.",
+      });
+    }
     if (Buffer.byteLength(value) > MAX_SECRET_BYTES) throw new ConfigError(`--secret: ${grant.name} is over 64 KiB.`, { input: "--secret" });
     for (const host of grant.hosts) {
       // Any grant that covers the host will do, on whatever port: the secret

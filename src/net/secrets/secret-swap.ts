@@ -52,7 +52,8 @@ export class SecretSwap {
   }
 
   maskStream(): Transform {
-    return new ReplacingStream(this.#back);
+    // The patterns here are the real values: never hold back by what matches.
+    return new ReplacingStream(this.#back, { constantHoldBack: true });
   }
 
   /** Every secret whose placeholder `text` holds (bound or not). */

@@ -17,12 +17,23 @@ export interface Replacement {
 export class ReplacingStream extends Transform {
   readonly #replacements: readonly Replacement[];
   readonly #longest: number;
+  readonly #constantHoldBack: boolean;
   #pending: Buffer = Buffer.alloc(0);
   /** Occurrences replaced so far, by index into the replacements. */
   readonly counts: number[];
 
-  constructor(replacements: readonly Replacement[]) {
+  /**
+   * `constantHoldBack`: hold back the same number of bytes (the longest
+   * pattern less one) at the end of every chunk, whatever they are. Used
+   * when the patterns are secret (the real value, on the way back): holding
+   * back only a tail that *is* a prefix of the value would tell a sandbox,
+   * by when its own echoed bytes come back, which guesses are prefixes of
+   * the secret, and so the whole value, byte by byte. The cost is that the
+   * last bytes of each chunk wait for the next chunk or the end.
+   */
+  constructor(replacements: readonly Replacement[], options: { constantHoldBack?: boolean } = {}) {
     super();
+    this.#constantHoldBack = options.constantHoldBack ?? false;
     this.#replacements = replacements.filter((r) => r.from.length > 0);
     this.#longest = Math.max(0, ...this.#replacements.map((r) => r.from.length));
     this.counts = this.#replacements.map(() => 0);
@@ -30,7 +41,7 @@ export class ReplacingStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     const data = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
-    const { output, held } = replaceAll(data, this.#replacements, this.#longest, this.counts, false);
+    const { output, held } = replaceAll(data, this.#replacements, this.#longest, this.counts, false, this.#constantHoldBack);
     this.#pending = held;
     if (output.length > 0) this.push(output);
     done();
@@ -59,6 +70,7 @@ function replaceAll(
   longest: number,
   counts: number[],
   final: boolean,
+  constantHoldBack = false,
 ): { output: Buffer; held: Buffer } {
   const parts: Buffer[] = [];
   let position = 0;
@@ -81,7 +93,9 @@ function replaceAll(
   // Hold back the longest tail that is a prefix of some pattern: the next
   // chunk may complete it.
   let holdFrom = data.length;
-  if (!final) {
+  if (!final && constantHoldBack) {
+    holdFrom = Math.max(position, data.length - (longest - 1));
+  } else if (!final) {
     for (let start = Math.max(position, data.length - longest + 1); start < data.length; start += 1) {
       const tail = data.subarray(start);
       if (replacements.some((r) => r.from.subarray(0, tail.length).equals(tail))) {
