@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { run } from "../sandbox/run.js";
@@ -132,7 +133,9 @@ async function runPackage(decision: Approved, options: ExecuteOptions): Promise<
   const pkg = decision.package;
   // What was built: this exact tarball (npm re-extracts a new version, even
   // one whose install code is byte-identical) with this install code.
-  const built = `${pkg.identity.integrity ?? displayId(pkg.identity)} ${pkg.installCode.hash}`;
+  // ... under these grants: a changed policy for the package (net, write, env,
+  // limits) makes its finished build stale, so its scripts run again under it.
+  const built = `${pkg.identity.integrity ?? displayId(pkg.identity)} ${pkg.installCode.hash} ${grantsDigest(decision.grants)}`;
   // All or nothing: a package whose scripts were cut off was set aside before
   // npm ran and is a fresh extraction now, so every script runs again.
   const finished = options.state.finishedEvents(pkg.location, built);
@@ -159,6 +162,11 @@ async function runPackage(decision: Approved, options: ExecuteOptions): Promise<
   const complete = results.length === pkg.scripts.length && results.every((r) => r.status === "ok");
   if (complete && owner !== undefined && before !== undefined) await storeBuild(pkg, owner, before, options);
   return results;
+}
+
+function grantsDigest(grants: Approved["grants"]): string {
+  const { net, write, env, timeout, memory } = grants;
+  return createHash("sha256").update(JSON.stringify([[...net].sort(), [...write].sort(), [...env].sort(), timeout ?? null, memory ?? null])).digest("base64url").slice(0, 22);
 }
 
 function notRun(pkg: ScriptedPackage, script: LifecycleScript, status: "already-done" | "restored", durationMs: number): ScriptOutcome {
