@@ -32,9 +32,12 @@ describe("policy commands from a workspace folder", () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  test("approve, deny, policy ls and audit find the workspace root; their user errors exit 2", async () => {
+  test("install --skip-unknown lists the skipped scripts; approve, deny, policy ls and audit find the workspace root; their user errors exit 2", async () => {
     const install = await cordonAsync(api, ["install", "--skip-unknown"]);
     assert.equal(install.status, 0, install.out);
+    assert.match(install.out, /install scripts did not run \(skipped, not in the policy\); the tree may not work/);
+    assert.match(install.out, /^\s+ws-build@1\.0\.0\s+postinstall: node build\.js$/m);
+    assert.doesNotMatch(install.out, /✔ done/);
     const approve = await cordonAsync(api, ["approve", "ws-build"]);
     assert.equal(approve.status, 0, approve.out);
     const manifest = JSON.parse(fs.readFileSync(path.join(mono, "package.json"), "utf8")) as { allowScripts?: Record<string, boolean> };

@@ -29,7 +29,7 @@ Every other argument goes to npm as you wrote it: package specs, -D, -E, -O,
 Refused: --ignore-scripts=false, -g, --no-save, --no-package-lock.
 From a workspace's folder, the project is the workspace root, as for npm.
 
-Exit status: 0 done; 2 not installed (a flag, the policy or the tree is at
+Exit status: 0 done (skipped scripts, if any, listed with a warning); 2 not installed (a flag, the policy or the tree is at
 fault; the message says which); 3 packages need approval; 4 an install script
 failed; npm's own status when npm failed; 125 the sandbox could not start;
 130 interrupted (run the same command again to finish).
@@ -108,6 +108,18 @@ export function installCommandFor(command: "install" | "ci") {
     if (restored.length > 0) {
       const names = [...new Set(restored.map((o) => sanitizeForTerminal(displayId(o.package.identity))))];
       say(`  ${paint("green", "✔")} restored from the build cache, no script run: ${names.join(", ")}`);
+    }
+    // Skipped scripts (answered s, Ctrl-D at the review, --skip-unknown) did
+    // not run: said here, each by name, so "done" never hides them. The exit
+    // status stays 0 (npm's own tree is in place); the warning says what is missing.
+    if (report.skipped.length > 0) {
+      say(`  ${paint("yellow", "⚠")} done, but ${report.skipped.length} package${report.skipped.length === 1 ? "'s" : "s'"} install scripts did not run (skipped, not in the policy); the tree may not work:`);
+      for (const pkg of report.skipped) {
+        say(`    ${sanitizeForTerminal(displayId(pkg.identity))}  ${sanitizeForTerminal(pkg.scripts.map((script) => `${script.event}: ${script.command}`).join("; ")).slice(0, 120)}`);
+      }
+      say(`    run them: cordon approve NAME, then cordon ${command} again; or cordon deny NAME to skip them for good`);
+      say(`    decisions and script runs are in .cordon/audit.jsonl (cordon audit)`);
+      return 0;
     }
     say(`  ${paint("green", "✔")} done; decisions and script runs are in .cordon/audit.jsonl (cordon audit)`);
     return 0;
