@@ -44,13 +44,14 @@ const UNITS_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_00
 export function parseReleaseAge(value: string, input: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(m|h|d|w)?\s*$/i.exec(value);
   if (match && Number(match[1]) === 0) return 0;
-  if (!match || match[2] === undefined) {
+  if (!match) {
     throw new ConfigError(`${input}: "${value}" is not an age.`, {
       input,
-      hint: "Give a number with a unit: 90m, 12h, 3d or 2w (0 turns the gate off), e.g. --min-release-age=3d.",
+      hint: "Give a number with a unit: 90m, 12h, 3d or 2w, or a number of days as npm does (0 turns the gate off), e.g. --min-release-age=3d.",
     });
   }
-  return Math.ceil(Number(match[1]) * UNITS_MS[match[2].toLowerCase()]!);
+  // A bare number is days, as npm 11's own --min-release-age reads it.
+  return Math.ceil(Number(match[1]) * UNITS_MS[(match[2] ?? "d").toLowerCase()]!);
 }
 
 export function releaseAgeGate(minAgeMs: number, setBy: string, now: Date): ReleaseAgeGate {

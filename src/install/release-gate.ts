@@ -184,8 +184,12 @@ export function describeHeldBack(held: HeldBack, now: Date): string {
 export function releaseTooYoungError(young: readonly YoungRelease[], gate: ReleaseAgeGate, command: "install" | "ci", now: Date): InstallError {
   const lines = young.map((y) => `  ${describeYoung(y, gate, now)}`);
   const age = describeAge(gate.minAgeMs);
+  const picks = young.filter((y) => y.pick !== undefined).map((y) => `${y.release.name}@${y.pick!.version}`);
+  const move = picks.length > 0
+    ? `Move them to older versions: cordon install ${[...new Set(picks)].join(" ")} (or plain cordon install, which asks npm to pick versions published before ${gate.cutoff.toISOString()})`
+    : `Move these packages to older versions with cordon install (it asks npm to pick versions published before ${gate.cutoff.toISOString()})`;
   const hint = command === "ci"
-    ? `cordon ci installs exactly the lockfile. Move these packages to older versions with cordon install (it asks npm to pick versions published before ${gate.cutoff.toISOString()}), review and commit package-lock.json; or wait until they are ${age} old.`
+    ? `cordon ci installs exactly the lockfile. ${move}, review and commit package-lock.json; or wait until they are ${age} old.`
     : `Pick older versions (cordon install NAME@VERSION for a direct dependency), or wait until they are ${age} old.`;
   return new InstallError(`${young.length} version(s) in the lockfile are younger than ${age} (${gate.setBy}); no install script ran.\n${lines.join("\n")}`, {
     hint,

@@ -13,12 +13,13 @@ const CLI = path.resolve("dist/src/cli/main.js");
 const DAY = 86_400_000;
 
 describe("release age: reading the gate and choosing versions", () => {
-  test("ages are read with a unit; 0 is off; a bare number or an unknown unit is refused", () => {
+  test("ages are read with a unit or as a bare number of days (npm's form); 0 is off; an unknown unit or nothing is refused", () => {
     assert.equal(parseReleaseAge("3d", "--min-release-age"), 3 * DAY);
     assert.equal(parseReleaseAge("12h", "x"), 12 * 3_600_000);
     assert.equal(parseReleaseAge("2w", "x"), 14 * DAY);
     assert.equal(parseReleaseAge("0", "x"), 0);
-    assert.throws(() => parseReleaseAge("3", "--min-release-age"), /--min-release-age: "3" is not an age/);
+    assert.equal(parseReleaseAge("3", "--min-release-age"), 3 * DAY, "a bare number is days, as npm 11's --min-release-age");
+    assert.throws(() => parseReleaseAge("", "--min-release-age"), /--min-release-age: "" is not an age/);
     assert.throws(() => parseReleaseAge("3y", "x"), /not an age/);
   });
 
@@ -116,10 +117,14 @@ describe("release age through npm and a registry with known publish times", () =
     const dir = project({ "cool-mid": "1.0.0" });
     await lockedByNpm(dir);
     fs.rmSync(path.join(dir, "node_modules"), { recursive: true });
-    const { status, out } = await cordon(dir, "ci", "--min-release-age=3d");
+    const { status, out } = await cordon(dir, "ci", "--min-release-age=3");
     assert.equal(status, EXIT_INSTALL_REFUSED, out);
     assert.match(out, /cool-lib@1\.2\.0 was published 1 day ago \([^)]+\); the newest older version that fits is 1\.1\.0, published 10 days ago/);
-    assert.match(out, /younger than 3 days \(--min-release-age=3d\); no install script ran/);
+    assert.match(out, /younger than 3 days \(--min-release-age=3\); no install script ran/);
+    assert.match(out, /cordon install cool-lib@1\.1\.0/, "the concrete command");
+    const bare = await cordon(dir, "ci", "--min-release-age");
+    assert.equal(bare.status, EXIT_INSTALL_REFUSED, bare.out);
+    assert.match(bare.out, /--min-release-age needs a value/);
     assert.equal(fs.existsSync(path.join(dir, "node_modules")), false, "npm ran");
   });
 

@@ -1,3 +1,5 @@
+import { ConfigError } from "../../errors.js";
+import { EXIT_INSTALL_REFUSED } from "../../install/errors.js";
 import { fellBack, homeWritesAdvice, installProject, networkAdvice, type InstallProgress, type InstallReport } from "../../install/install.js";
 import { displayId } from "../../install/package-identity.js";
 import { describeAge } from "../../install/release-age.js";
@@ -47,7 +49,13 @@ function takeValueFlag(argv: readonly string[], name: string, end: number): { mi
     const arg = argv[i]!;
     const before = end < 0 || i < end;
     if (before && arg.startsWith(`${name}=`)) value = arg.slice(name.length + 1);
-    else if (before && arg === name && i + 1 < argv.length) value = argv[++i]!;
+    else if (before && arg === name) {
+      const next = argv[i + 1];
+      if (next === undefined || next === "--" || next.startsWith("-")) {
+        throw new ConfigError(`${name} needs a value.`, { hint: `e.g. ${name}=3d (90m, 12h, 3d, 2w, or a number of days; 0 turns the gate off).`, exitCode: EXIT_INSTALL_REFUSED });
+      }
+      value = argv[++i]!;
+    }
     else rest.push(arg);
   }
   return { minReleaseAge: value, rest };
