@@ -81,7 +81,7 @@ export interface InstallOptions {
 export type InstallProgress =
   | { type: "project"; projectDir: string }
   | { type: "discarded"; locations: readonly string[] }
-  | { type: "npm-done"; packages: number }
+  | { type: "npm-done"; packages: number; warnings: string[] }
   | { type: "inventory"; check: InstallCheck; scans: ReadonlyMap<string, PackageReport> }
   | { type: "decided"; package: ScriptedPackage; answer: ReviewAnswer | "policy-approved" | "policy-denied" | "skipped" }
   | ExecuteEvent
@@ -192,7 +192,7 @@ async function install(options: InstallOptions): Promise<InstallReport> {
   if (!state) return { ...empty, npmOutput: npmRun.stdout };
 
   let check = await checkInstallScripts(projectDir, { signal: options.signal });
-  options.onProgress?.({ type: "npm-done", packages: check.inventory.packageCount });
+  options.onProgress?.({ type: "npm-done", packages: check.inventory.packageCount, warnings: npmWarnings(npmRun.stderr) });
   const scans = await scanScriptedPackages(check, options.signal);
   options.onProgress?.({ type: "inventory", check, scans });
   const audit = AuditLog.forProject(projectDir);
@@ -519,4 +519,14 @@ function formatBytes(bytes: number): string {
   if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
   if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
   return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+}
+
+/**
+ * npm's own warnings (an engine the package does not support, a config
+ * name npm does not know, which is how a typo such as --save-dve shows):
+ * with stdout and stderr captured, they would vanish when npm succeeds.
+ * Hostile text in part (package names): the CLI sanitizes before printing.
+ */
+export function npmWarnings(stderr: string): string[] {
+  return [...new Set(stderr.split("\n").map((line) => line.trim()).filter((line) => /^npm warn(ing)?\b/i.test(line)))].slice(0, 20);
 }

@@ -144,6 +144,7 @@ function printProgress(event: InstallProgress): void {
       break;
     case "npm-done":
       say(`  ${paint("green", "✔")} resolved ${event.packages} packages, no scripts run`);
+      for (const line of event.warnings) say(`  ${paint("yellow", "npm:")} ${sanitizeForTerminal(line)}`);
       break;
     case "inventory": {
       const { decisions } = event.check;
