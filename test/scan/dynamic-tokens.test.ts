@@ -14,6 +14,10 @@ import type { Observation } from "../../src/scan/dynamic/observe.js";
 import { withBehaviour } from "../../src/scan/dynamic/index.js";
 import { toSarif } from "../../src/scan/format/sarif.js";
 import { verdictOf } from "../../src/scan/verdict.js";
+import { configuredRegistry } from "../../src/scan/dynamic/registry.js";
+
+/** The registry this machine's npm is configured with (never a name written here). */
+const REGISTRY = configuredRegistry().host;
 
 const plant = plantHoneytokens();
 const npmrc = plant.tokens.find((t) => t.id === "npmrc-token") as Honeytoken;
@@ -41,7 +45,7 @@ describe("finding a planted secret in what was sent", () => {
   const body = (text: string | Buffer): string[] => ids(findHoneytokens(Buffer.isBuffer(text) ? text : Buffer.from(text), tokens));
 
   it("as sent, and inside JSON", () => {
-    assert.deepEqual(body(`{"npmrc":"//registry.npmjs.org/:_authToken=${npmrc.value}"}`), ["npmrc-token:plain"]);
+    assert.deepEqual(body(`{"npmrc":"//${REGISTRY}/:_authToken=${npmrc.value}"}`), ["npmrc-token:plain"]);
   });
   it("base64, URL-safe base64, and base64 glued to the text before it", () => {
     const b64 = Buffer.from(`token=${npmrc.value}`).toString("base64");
@@ -88,13 +92,13 @@ function observation(exchanges: Partial<SinkholeExchange>[], extra: Partial<Obse
 
 describe("what the observation's findings weigh", () => {
   it("the npm token sent to the npm registry is use, not theft; publishing with it is high", () => {
-    const read = behaviourFindings(observation([{ host: "registry.npmjs.org", target: "/left-pad", headers: [["authorization", `Bearer ${npmrc.value}`]] }]));
+    const read = behaviourFindings(observation([{ host: REGISTRY, target: "/left-pad", headers: [["authorization", `Bearer ${npmrc.value}`]] }]));
     assert.deepEqual(read.filter((f) => f.rule.startsWith("behaviour/credential")).map((f) => `${f.rule}:${f.severity}`), ["behaviour/credential-use:medium"]);
-    const publish = behaviourFindings(observation([{ host: "registry.npmjs.org", method: "PUT", target: "/replica", headers: [["authorization", `Bearer ${npmrc.value}`]] }]));
+    const publish = behaviourFindings(observation([{ host: REGISTRY, method: "PUT", target: "/replica", headers: [["authorization", `Bearer ${npmrc.value}`]] }]));
     assert.deepEqual(publish.filter((f) => f.rule.startsWith("behaviour/credential")).map((f) => `${f.rule}:${f.severity}`), ["behaviour/credential-use:high"]);
   });
   it("the same token sent anywhere else is theft", () => {
-    const found = behaviourFindings(observation([{ host: "registry.npmjs.org.evil.example", headers: [["authorization", `Bearer ${npmrc.value}`]] }]));
+    const found = behaviourFindings(observation([{ host: `${REGISTRY}.evil.example`, headers: [["authorization", `Bearer ${npmrc.value}`]] }]));
     assert.equal(verdictOf(found), "malicious");
   });
   it("downloads with no secret in them, a failing build, and files in npm's cache weigh nothing", () => {

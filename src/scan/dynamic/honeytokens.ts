@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { configuredRegistry } from "./registry.js";
 
 /**
  * One planted secret. Its value is random for every observation, so wherever
@@ -42,7 +43,8 @@ export interface HoneyPlant {
 export type RandomBytes = (size: number) => Buffer;
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const NPM_HOSTS = ["registry.npmjs.org", "registry.yarnpkg.com", "npm.pkg.github.com"];
+/** The registry npm is configured with here: an npm token sent there is use, not theft. */
+const npmHosts = (): string[] => [configuredRegistry().host];
 const GITHUB_HOSTS = ["github.com", ".github.com", ".githubusercontent.com"];
 const AWS_HOSTS = [".amazonaws.com"];
 
@@ -66,8 +68,8 @@ export function plantHoneytokens(random: RandomBytes = randomBytes): HoneyPlant 
   const repo = `acme-${hex(4)}/web-${hex(4)}`;
 
   const env = new Map<string, string>([
-    ["NPM_TOKEN", token("env-NPM_TOKEN", "NPM_TOKEN", `npm_${text(36)}`, NPM_HOSTS)],
-    ["NODE_AUTH_TOKEN", token("env-NODE_AUTH_TOKEN", "NODE_AUTH_TOKEN", `npm_${text(36)}`, NPM_HOSTS)],
+    ["NPM_TOKEN", token("env-NPM_TOKEN", "NPM_TOKEN", `npm_${text(36)}`, npmHosts())],
+    ["NODE_AUTH_TOKEN", token("env-NODE_AUTH_TOKEN", "NODE_AUTH_TOKEN", `npm_${text(36)}`, npmHosts())],
     ["GITHUB_TOKEN", token("env-GITHUB_TOKEN", "GITHUB_TOKEN", `ghs_${text(36)}`, GITHUB_HOSTS)],
     ["GH_TOKEN", token("env-GH_TOKEN", "GH_TOKEN", `ghp_${text(36)}`, GITHUB_HOSTS)],
     ["AWS_ACCESS_KEY_ID", token("env-AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID", `AKIA${text(16).toUpperCase()}`, AWS_HOSTS)],
@@ -95,7 +97,7 @@ export function plantHoneytokens(random: RandomBytes = randomBytes): HoneyPlant 
     ["AWS_DEFAULT_REGION", "us-east-1"],
   ]);
 
-  const npmrc = token("npmrc-token", "the npm token in ~/.npmrc", `npm_${text(36)}`, NPM_HOSTS);
+  const npmrc = token("npmrc-token", "the npm token in ~/.npmrc", `npm_${text(36)}`, npmHosts());
   const ghHosts = token("gh-hosts-token", "the GitHub CLI token in ~/.config/gh/hosts.yml", `gho_${text(36)}`, GITHUB_HOSTS);
   const gitCredential = token("git-credentials", "the GitHub token in ~/.git-credentials", `ghp_${text(36)}`, GITHUB_HOSTS);
   const awsKey = token("aws-credentials-key", "the AWS access key in ~/.aws/credentials", `AKIA${text(16).toUpperCase()}`, AWS_HOSTS);
@@ -120,7 +122,7 @@ export function plantHoneytokens(random: RandomBytes = randomBytes): HoneyPlant 
   const file = (path: string, content: string | Buffer, mode = 0o644): HoneyFile => ({ path, content, mode });
   const profile = `${text(8).toLowerCase()}.default-release`;
   const homeFiles: HoneyFile[] = [
-    file(".npmrc", `//registry.npmjs.org/:_authToken=${npmrc}\nemail=${user}@acme-corp.com\n`, 0o600),
+    file(".npmrc", `//${configuredRegistry().host}/:_authToken=${npmrc}\nemail=${user}@acme-corp.com\n`, 0o600),
     file(".gitconfig", `[user]\n\tname = Jordan Miller\n\temail = ${user}@acme-corp.com\n[credential]\n\thelper = store\n`),
     file(".git-credentials", `https://${user}:${gitCredential}@github.com\n`, 0o600),
     file(".config/gh/hosts.yml", `github.com:\n    user: ${user}\n    oauth_token: ${ghHosts}\n    git_protocol: https\n`, 0o600),

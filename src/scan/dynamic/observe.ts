@@ -22,6 +22,7 @@ import { plantHoneytokens, type Honeytoken, type RandomBytes } from "./honeytoke
 import { SandboxProcessWatch, type SandboxProcess } from "./processes.js";
 import { installRegistryDependencies } from "../spec.js";
 import { adoptDependencies, prepareWorkspace } from "./workspace.js";
+import { configuredRegistry } from "./registry.js";
 
 export const DEFAULT_OBSERVE_TIMEOUT_MS = 30_000;
 const RUNNER = fileURLToPath(new URL("./inside/run-steps.cjs", import.meta.url));
@@ -240,7 +241,7 @@ function npmEnvironment(manifest: Manifest, workspace: Workspace): Record<string
     npm_package_version: manifest.version,
     npm_package_json: join(workspace.packageDir, "package.json"),
     npm_config_user_agent: `npm/10.8.2 node/${process.version} linux x64 workspaces/false ci/github-actions`,
-    npm_config_registry: "https://registry.npmjs.org/",
+    npm_config_registry: configuredRegistry().href,
     npm_config_cache: `${SANDBOX_HOME}/.npm`,
     npm_config_global_prefix: "/usr/local",
     npm_node_execpath: process.execPath,
