@@ -135,7 +135,10 @@ async function runPackage(decision: Approved, options: ExecuteOptions): Promise<
   // one whose install code is byte-identical) with this install code.
   // ... under these grants: a changed policy for the package (net, write, env,
   // limits) makes its finished build stale, so its scripts run again under it.
-  const built = `${pkg.identity.integrity ?? displayId(pkg.identity)} ${pkg.installCode.hash} ${grantsDigest(decision.grants)}`;
+  // The tarball's integrity already fixes its install code; the code's hash
+  // is read from the folder, where a build adds files its gyp files name
+  // (cpu-features generates hwcaps.c), so it stands in only without one.
+  const built = `${pkg.identity.integrity ?? `${displayId(pkg.identity)} ${pkg.installCode.hash}`} ${grantsDigest(decision.grants)}`;
   // All or nothing: a package whose scripts were cut off was set aside before
   // npm ran and is a fresh extraction now, so every script runs again.
   const finished = options.state.finishedEvents(pkg.location, built);

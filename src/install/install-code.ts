@@ -52,13 +52,18 @@ export async function installCodeOf(
       if (target.kind === "file") queue.push({ file: target.path, followImports: target.by === "node" || JS_FILE.test(target.path) });
     }
   }
+  // Files the scripts themselves write (`node buildcheck.js > buildcheck.gypi`)
+  // are the build's output, not published code: pinning them would make
+  // every finished build look like a changed package. Their content is still
+  // decided by the pinned script that writes them.
+  const written = new Set(scripts.flatMap((s) => redirectTargets(s.command)));
   const buildsNative = gyp !== undefined && (scripts.some((s) => s.hints.includes("native-build")) || gyp.commands.length > 0);
   if (gyp !== undefined && buildsNative) {
     for (const file of [...gyp.gypFiles, ...gyp.referencedFiles]) queue.push({ file, followImports: false });
   }
   while (queue.length > 0) {
     const { file, followImports } = queue.shift() ?? { file: "", followImports: false };
-    if (files.has(file)) continue;
+    if (files.has(file) || written.has(path.posix.normalize(file))) continue;
     if (files.size >= MAX_FILES) throw tooMuch(dir, location, `more than ${MAX_FILES} files`);
     const bytes = await readBounded(path.join(dir, file), FILE_LIMIT);
     if (bytes === undefined) continue;
@@ -77,6 +82,16 @@ export async function installCodeOf(
     }
   }
   return codeFrom(scripts, files, dynamicLoads);
+}
+
+/** Package-relative files a shell command writes with `>` or `>>` (never `>&`, never absolute or `..` paths). */
+export function redirectTargets(command: string): string[] {
+  const targets: string[] = [];
+  for (const match of command.matchAll(/(?:^|[^>&0-9])>{1,2}\s*([A-Za-z0-9_./-]+)/g)) {
+    const target = path.posix.normalize(match[1] ?? "");
+    if (target !== "" && !target.startsWith("/") && !target.startsWith("..")) targets.push(target);
+  }
+  return targets;
 }
 
 function codeFrom(scripts: readonly LifecycleScript[], files: Map<string, string>, dynamicLoads: string[]): InstallCode {
