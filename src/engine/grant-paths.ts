@@ -27,9 +27,9 @@ export interface ResolvedGrants {
   grants: ResolvedGrant[];
   /**
    * Paths inside writable grants that are mounted read-only again (deny
-   * wins): every existing `.git`, `.husky`, `.github/workflows`, `.vscode`,
-   * `.idea` and `.envrc` below them, nested ones included (see
-   * persistence.ts). Writing them is how code plants itself to run later,
+   * wins): every existing entry named in PROTECTED_NAMES below them, nested
+   * ones included (see persistence.ts), and cordon's own cache and data
+   * folders. Writing them is how code plants itself to run later,
    * outside any sandbox. Each is mounted read-only over itself, so it cannot
    * be written, and being a mount point it cannot be renamed away and
    * replaced either (`mv .git .git-old` fails with EBUSY). Granting one by its
