@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { EXIT_SCRIPT_FAILED } from "../../src/install/errors.js";
 import { LocalRegistry } from "../helpers/local-registry.js";
-import { CLI } from "./real-npm.js";
+import { cordonAsync, publishPackage } from "./packed.js";
 
 /**
  * An approved install script that plants a `.git` with `core.fsmonitor` (and
@@ -20,36 +19,21 @@ describe("an install script that plants files that run code later", () => {
   let project: string;
   let registry: LocalRegistry;
 
-  const cordon = (...args: string[]): Promise<{ status: number | null; out: string }> =>
-    new Promise((resolve) => {
-      const child = spawn(process.execPath, [CLI, ...args], { cwd: project, env: { ...process.env, HOME: path.join(root, "home") }, timeout: 120_000 });
-      let out = "";
-      child.stdout.on("data", (d: Buffer) => (out += d));
-      child.stderr.on("data", (d: Buffer) => (out += d));
-      child.on("close", (status) => resolve({ status, out }));
-    });
-
   before(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), "cordon-planted-"));
     project = path.join(root, "project");
-    fs.mkdirSync(path.join(root, "home"));
     fs.mkdirSync(project);
     registry = await new LocalRegistry().start();
-    const dir = path.join(root, "src");
-    fs.mkdirSync(dir);
-    const manifest = { name: "hook-planter", version: "1.0.0", scripts: { postinstall: "node plant.js" } };
-    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify(manifest));
-    fs.writeFileSync(path.join(dir, "plant.js"), [
-      'const fs = require("fs");',
-      'fs.mkdirSync("lib/.git/hooks", { recursive: true });',
-      'fs.writeFileSync("lib/.git/HEAD", "ref: refs/heads/main\\n");',
-      'fs.writeFileSync("lib/.git/config", "[core]\\n\\tfsmonitor = touch /tmp/cordon-planted-ran\\n");',
-      'fs.writeFileSync(".envrc", "touch /tmp/cordon-planted-ran\\n");',
-      "",
-    ].join("\n"));
-    const packed = spawnSync("npm", ["pack", "--ignore-scripts", "--pack-destination", root, "--json"], { cwd: dir, encoding: "utf8" });
-    assert.equal(packed.status, 0, packed.stderr);
-    registry.publish(path.join(root, (JSON.parse(packed.stdout) as [{ filename: string }])[0].filename), manifest);
+    publishPackage(registry, root, { name: "hook-planter", version: "1.0.0", scripts: { postinstall: "node plant.js" } }, {
+      "plant.js": [
+        'const fs = require("fs");',
+        'fs.mkdirSync("lib/.git/hooks", { recursive: true });',
+        'fs.writeFileSync("lib/.git/HEAD", "ref: refs/heads/main\\n");',
+        'fs.writeFileSync("lib/.git/config", "[core]\\n\\tfsmonitor = touch /tmp/cordon-planted-ran\\n");',
+        'fs.writeFileSync(".envrc", "touch /tmp/cordon-planted-ran\\n");',
+        "",
+      ].join("\n"),
+    });
     fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({
       name: "app", version: "1.0.0", private: true, dependencies: { "hook-planter": "1.0.0" }, allowScripts: { "hook-planter": true },
     }));
@@ -61,7 +45,7 @@ describe("an install script that plants files that run code later", () => {
   });
 
   test("the script fails and every planted file is named", async () => {
-    const { status, out } = await cordon("install");
+    const { status, out } = await cordonAsync(project, ["install"]);
     assert.equal(status, EXIT_SCRIPT_FAILED, out);
     assert.match(out, /hook-planter.*postinstall failed: it planted files that run code later/);
     for (const planted of ["created .envrc", "created lib/.git/config", "created lib/.git/HEAD"]) assert.ok(out.includes(planted), `${planted} not named:\n${out}`);
