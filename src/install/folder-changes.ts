@@ -1,10 +1,7 @@
 import { createHash } from "node:crypto";
-import { lstatSync, readdirSync, readlinkSync, type Dirent } from "node:fs";
-import path from "node:path";
+import { walkPackageFolder, type ItemKind } from "./folder-walk.js";
 
-const MAX_ENTRIES = 200_000;
-
-export type ItemKind = "dir" | "file" | "link" | "other";
+export type { ItemKind };
 
 interface Item {
   readonly kind: ItemKind;
@@ -39,34 +36,15 @@ export interface FolderChanges {
 
 /** Undefined when the folder is missing or larger than any package should be. */
 export function snapshotFolder(dir: string): FolderSnapshot | undefined {
-  if (!lstatSync(dir, { throwIfNoEntry: false })?.isDirectory()) return undefined;
   const items = new Map<string, Item>();
   const shape = createHash("sha256");
-  const pending = [""];
-  while (pending.length > 0) {
-    const relative = pending.pop()!;
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(path.join(dir, relative), { withFileTypes: true });
-    } catch {
-      return undefined;
-    }
-    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      if (entry.name === "node_modules" && entry.isDirectory()) continue;
-      const name = relative === "" ? entry.name : `${relative}/${entry.name}`;
-      const stat = lstatSync(path.join(dir, name), { bigint: true, throwIfNoEntry: false });
-      if (stat === undefined) return undefined;
-      const kind: ItemKind = stat.isDirectory() ? "dir" : stat.isFile() ? "file" : stat.isSymbolicLink() ? "link" : "other";
-      const target = kind === "link" ? readlinkSync(path.join(dir, name)) : undefined;
-      const mode = Number(stat.mode & 0o777n);
-      const size = kind === "file" ? stat.size : 0n;
-      items.set(name, { kind, mode, size, identity: `${stat.dev}:${stat.ino}:${stat.ctimeNs}`, target });
-      shape.update(`${kind}\0${name}\0${mode}\0${size}\0${target ?? ""}\0`);
-      if (items.size > MAX_ENTRIES) return undefined;
-      if (kind === "dir") pending.push(name);
-    }
-  }
-  return { items, shape: `sha256-${shape.digest("base64")}` };
+  const complete = walkPackageFolder(dir, ({ name, kind, stat, target }) => {
+    const mode = Number(stat.mode & 0o777n);
+    const size = kind === "file" ? stat.size : 0n;
+    items.set(name, { kind, mode, size, identity: `${stat.dev}:${stat.ino}:${stat.ctimeNs}`, target });
+    shape.update(`${kind}\0${name}\0${mode}\0${size}\0${target ?? ""}\0`);
+  });
+  return complete ? { items, shape: `sha256-${shape.digest("base64")}` } : undefined;
 }
 
 /**
