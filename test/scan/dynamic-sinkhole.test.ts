@@ -4,7 +4,7 @@ import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import tls from "node:tls";
 import { Sinkhole } from "../../src/net/sinkhole/sinkhole.js";
-import { SinkholeCertificateAuthority } from "../../src/net/sinkhole/sinkhole-ca.js";
+import { SandboxCertificateAuthority } from "../../src/net/tls/certificate-authority.js";
 
 /** Opens a CONNECT tunnel through the sinkhole and returns the socket after its 200. */
 function connectTunnel(port: number, target: string): Promise<net.Socket> {
@@ -27,11 +27,11 @@ function httpsOver(socket: net.Socket, servername: string, ca: string | undefine
 }
 
 describe("the sinkhole answers every destination and records what was sent", () => {
-  let ca: SinkholeCertificateAuthority;
+  let ca: SandboxCertificateAuthority;
   let sinkhole: Sinkhole;
   let port: number;
   before(async () => {
-    ca = await SinkholeCertificateAuthority.create();
+    ca = await SandboxCertificateAuthority.forAnyName();
     sinkhole = new Sinkhole({ ca, answer: () => ({ body: "hello" }), rawProbe: () => "echo $((2+3))\n", sniffTimeoutMs: 300 });
     port = (await sinkhole.listen()).port;
   });

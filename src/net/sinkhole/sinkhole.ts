@@ -10,11 +10,12 @@ import { OpenSockets } from "../open-sockets.js";
 import { CLIENT_TLS_HANDSHAKE_TIMEOUT_MS } from "../proxy-limits.js";
 import { readSocks5Request, SOCKS5, socks5Reply } from "../socks5.js";
 import type { SinkholeAnswer, SinkholeExchange, SinkholeKind, SinkholeRequest, SinkholeVia } from "./exchange.js";
-import type { SinkholeCertificateAuthority } from "./sinkhole-ca.js";
+import type { SandboxCertificateAuthority } from "../tls/certificate-authority.js";
 
 export interface SinkholeOptions {
   /** Signs a certificate for every name a client asks for (trusted inside the sandbox only). */
-  ca: SinkholeCertificateAuthority;
+  /** An any-name CA (SandboxCertificateAuthority.forAnyName()). */
+  ca: SandboxCertificateAuthority;
   /** The answer to each HTTP(S) request; default: 200 with an empty body. */
   answer?: (request: SinkholeRequest) => SinkholeAnswer;
   /**
@@ -196,7 +197,7 @@ export class Sinkhole {
   async #terminateTls(socket: Socket, facts: TunnelFacts): Promise<void> {
     let context: tls.SecureContext;
     try {
-      context = await this.#options.ca.contextFor(parseAuthority(facts.host, 443) ? facts.host : "server.invalid");
+      context = (await this.#options.ca.contextFor(parseAuthority(facts.host, 443) ? facts.host : "server.invalid")).context;
     } catch {
       socket.destroy();
       return;
@@ -210,7 +211,7 @@ export class Sinkhole {
         const asked = parseAuthority(name, 443);
         if (asked) tlsFacts.sni = destinationHost(asked);
         else tlsFacts.sni = describeUntrusted(name);
-        this.#options.ca.contextFor(asked ? destinationHost(asked) : facts.host).then((minted) => callback(null, minted), (error: Error) => callback(error, undefined));
+        this.#options.ca.contextFor(asked ? destinationHost(asked) : facts.host).then((minted) => callback(null, minted.context), (error: Error) => callback(error, undefined));
       },
     });
     const handshake = setTimeout(() => secure.destroy(), CLIENT_TLS_HANDSHAKE_TIMEOUT_MS);

@@ -20,12 +20,19 @@ export interface MintedCertificate {
   context: SecureContext;
 }
 
+/** Distinct names a sandbox can make an any-name CA sign for; past it, the name asked for first is forgotten. */
+const MAX_MINTED_ANY = 512;
+
 /**
  * A certificate authority that lives for one sandbox: created in memory when
  * the sandbox starts (ECDSA P-256, valid for hours, never written to disk by
- * cordon), trusted only inside that sandbox, and able to sign only for the
- * hosts its secrets are bound to. The name constraint means that even a CA
- * key that leaked could not impersonate any other site.
+ * cordon), trusted only inside that sandbox. `create(hosts)` (the secrets'
+ * CA) signs only for the hosts its secrets are bound to, and says so in a
+ * critical name constraint: even a CA key that leaked could not impersonate
+ * any other site. `forAnyName()` (the observation sinkhole's CA) signs for
+ * whatever a sandbox asks, with ordinary-looking names; that is safe only
+ * because of where it is trusted: inside one sandbox whose every connection
+ * ends at the sinkhole anyway.
  */
 export class SandboxCertificateAuthority {
   readonly certificatePem: string;
@@ -33,7 +40,10 @@ export class SandboxCertificateAuthority {
   readonly #leafKeys: CryptoKeyPair;
   readonly #leafKeyPem: string;
   readonly #caCertificate: x509.X509Certificate;
-  readonly #hosts: ReadonlySet<string>;
+  /** The names it signs for, or "any" (the sinkhole's). */
+  readonly #hosts: ReadonlySet<string> | "any";
+  /** The leaf subject for an IP address. */
+  readonly #ipCommonName: string;
   readonly #authorityKeyId: x509.AuthorityKeyIdentifierExtension;
   readonly #minted = new Map<string, Promise<MintedCertificate>>();
 
@@ -42,9 +52,11 @@ export class SandboxCertificateAuthority {
     leafKeys: CryptoKeyPair,
     leafKeyPem: string,
     ca: x509.X509Certificate,
-    hosts: ReadonlySet<string>,
+    hosts: ReadonlySet<string> | "any",
     authorityKeyId: x509.AuthorityKeyIdentifierExtension,
+    ipCommonName: string,
   ) {
+    this.#ipCommonName = ipCommonName;
     this.#authorityKeyId = authorityKeyId;
     this.#caKeys = caKeys;
     this.#leafKeys = leafKeys;
@@ -56,15 +68,35 @@ export class SandboxCertificateAuthority {
 
   /** Creates a CA that can sign for exactly `hosts` (lower-case names or IP literals). */
   static async create(hosts: readonly string[], lifetimeMs = 12 * 60 * MINUTE): Promise<SandboxCertificateAuthority> {
+    const dnsNames = hosts.filter((h) => isIP(h) === 0);
+    const constraint = dnsNames.length > 0 && dnsNames.length === hosts.length ? [nameConstraints(dnsNames)] : [];
+    return SandboxCertificateAuthority.#make(new Set(hosts), "CN=cordon sandbox CA, O=cordon", "cordon", constraint, lifetimeMs);
+  }
+
+  /**
+   * A CA that signs for any name (the observation sinkhole's), under an
+   * ordinary-looking issuer: payloads that refuse to run behind an
+   * interception proxy look for names like "cordon", "mitmproxy", "Fiddler".
+   */
+  static forAnyName(lifetimeMs = 2 * 60 * MINUTE): Promise<SandboxCertificateAuthority> {
+    return SandboxCertificateAuthority.#make("any", "CN=Internal Root CA 2, O=Corporate IT", "server", [], lifetimeMs);
+  }
+
+  static async #make(
+    hosts: ReadonlySet<string> | "any",
+    name: string,
+    ipCommonName: string,
+    extraExtensions: readonly x509.Extension[],
+    lifetimeMs: number,
+  ): Promise<SandboxCertificateAuthority> {
     const [caKeys, leafKeys] = await Promise.all([
       webcrypto.subtle.generateKey(ECDSA_P256, true, ["sign", "verify"]) as Promise<CryptoKeyPair>,
       webcrypto.subtle.generateKey(ECDSA_P256, true, ["sign", "verify"]) as Promise<CryptoKeyPair>,
     ]);
     const now = Date.now();
-    const dnsNames = hosts.filter((h) => isIP(h) === 0);
     const ca = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: randomSerial(),
-      name: "CN=cordon sandbox CA, O=cordon",
+      name,
       notBefore: new Date(now - 5 * MINUTE),
       notAfter: new Date(now + lifetimeMs),
       signingAlgorithm: SIGNING,
@@ -73,20 +105,21 @@ export class SandboxCertificateAuthority {
         new x509.BasicConstraintsExtension(true, 0, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
         await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
-        ...(dnsNames.length > 0 && dnsNames.length === hosts.length ? [nameConstraints(dnsNames)] : []),
+        ...extraExtensions,
       ],
     });
     const pkcs8 = await webcrypto.subtle.exportKey("pkcs8", leafKeys.privateKey);
     const leafKeyPem = createPrivateKey({ key: Buffer.from(pkcs8), format: "der", type: "pkcs8" }).export({ format: "pem", type: "pkcs8" }).toString();
     const authorityKeyId = await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey);
-    return new SandboxCertificateAuthority(caKeys, leafKeys, leafKeyPem, ca, new Set(hosts), authorityKeyId);
+    return new SandboxCertificateAuthority(caKeys, leafKeys, leafKeyPem, ca, hosts, authorityKeyId, ipCommonName);
   }
 
   /** The TLS context presented to the sandbox for `host`; minted once per host. */
   contextFor(host: string): Promise<MintedCertificate> {
-    if (!this.#hosts.has(host)) return Promise.reject(new Error(`cordon's sandbox CA does not sign for ${host}`));
+    if (this.#hosts !== "any" && !this.#hosts.has(host)) return Promise.reject(new Error(`cordon's sandbox CA does not sign for ${host}`));
     let minted = this.#minted.get(host);
     if (!minted) {
+      if (this.#hosts === "any" && this.#minted.size >= MAX_MINTED_ANY) this.#minted.delete(this.#minted.keys().next().value as string);
       minted = this.#mint(host);
       this.#minted.set(host, minted);
     }
@@ -98,7 +131,7 @@ export class SandboxCertificateAuthority {
     const ip = isIP(host) !== 0;
     const leaf = await x509.X509CertificateGenerator.create({
       serialNumber: randomSerial(),
-      subject: `CN=${ip ? "cordon" : host}`,
+      subject: `CN=${ip ? this.#ipCommonName : host}`,
       issuer: this.#caCertificate.subject,
       notBefore: new Date(now - 5 * MINUTE),
       notAfter: this.#caCertificate.notAfter,

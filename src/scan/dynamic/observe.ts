@@ -12,7 +12,7 @@ import { nodeProxyPreload, proxyEnvironment } from "../../net/proxy-env.js";
 import { sandboxTrust } from "../../net/secrets/trust.js";
 import type { SinkholeExchange } from "../../net/sinkhole/exchange.js";
 import { Sinkhole } from "../../net/sinkhole/sinkhole.js";
-import { SinkholeCertificateAuthority } from "../../net/sinkhole/sinkhole-ca.js";
+import { SandboxCertificateAuthority } from "../../net/tls/certificate-authority.js";
 import { SandboxedProcess } from "../../sandbox/sandboxed-process.js";
 import { packageJsonFacts } from "../package-meta.js";
 import { INSTALL_SCRIPTS } from "../rules/rule.js";
@@ -148,7 +148,7 @@ async function observeIn(workspace: Workspace, manifest: Manifest, plant: Return
   const nonce = random(12).toString("hex");
   const stages = new StageAnswers(nonce);
   const probe = shellProbe(random);
-  const ca = await SinkholeCertificateAuthority.create();
+  const ca = await SandboxCertificateAuthority.forAnyName();
   const sinkhole = new Sinkhole({ ca, answer: stages.answer, rawProbe: () => probe.line });
   const { steps, notRun } = stepsOf(manifest, await hasBindingGyp(workspace.packageDir));
   const homeBefore = snapshotTree(workspace.home);
