@@ -74,13 +74,12 @@ setInterval(() => {}, 1000);
 `;
     await sandbox.fs.writeTextFile("/tmp/generated.ts", generated);
     const child = await sandbox.spawn("deno", { args: ["run", "--allow-net=api.coingecko.com", "--allow-env=COINGECKO_API_KEY", "/tmp/generated.ts"], stdout: "piped", stderr: "piped" });
-    const started = Date.now();
     const timer = setTimeout(() => void child.kill(), 10_000);
     const output = await child.output();
     clearTimeout(timer);
     assert.match(output.stdoutText ?? "", /^Bitcoin: \$97123\.45$/m, output.stderrText ?? "");
-    assert.equal(output.status.signal, "SIGTERM", "killed after 10 seconds");
-    assert.ok(Date.now() - started >= 9_900);
+    // The program never ends by itself (setInterval): SIGTERM is the 10-second kill.
+    assert.equal(output.status.signal, "SIGTERM", "killed by the 10-second timer");
     assert.deepEqual(coingecko.keys, [key], "the real key reached the API; the sandbox held a placeholder (and trusted cordon's CA through DENO_CERT)");
   });
 

@@ -37,11 +37,11 @@ describe("sandboxes that outlive their creator: the sandbox service", { skip: sa
       await sandbox.fs.writeTextFile("/tmp/note", "written by the creator");
       await sandbox.env.set("SET_BY", "creator");
       const child = await sandbox.spawn("sleep", { args: ["300"] });
-      console.log(JSON.stringify({ id: sandbox.id, hostPid: await sandbox.hostPid(), sleeper: child.pid }));
+      console.log(JSON.stringify({ id: sandbox.id, hostPid: await sandbox.hostPid(), sleeper: child.pid, deadline: sandbox.deadline?.toISOString() }));
       // As Deno's: close() disconnects (no kill()), and this process ends.
       await sandbox.close();
     `);
-    const { id, hostPid } = JSON.parse(line) as { id: string; hostPid: number; sleeper: number };
+    const { id, hostPid, deadline } = JSON.parse(line) as { id: string; hostPid: number; sleeper: number; deadline: string };
     assert.ok(isRunning(hostPid), "the sandbox runs on after its creator ended");
 
     const listed = await new Client({ dataDir }).sandboxes.list({ labels: { job: "outlive" } });
@@ -50,7 +50,7 @@ describe("sandboxes that outlive their creator: the sandbox service", { skip: sa
     const sandbox = await Sandbox.connect({ id, dataDir });
     assert.equal(sandbox.id, id);
     assert.deepEqual(sandbox.labels, { job: "outlive" });
-    assert.ok(sandbox.deadline!.getTime() > Date.now() + 60_000);
+    assert.equal(sandbox.deadline?.toISOString(), deadline, "connect() sees the deadline its creator set");
     assert.equal(await sandbox.fs.readTextFile("/tmp/note"), "written by the creator");
     assert.equal(await sandbox.sh`echo "$SET_BY"; pgrep -c sleep`.text(), "creator\n1\n", "its variables and processes are still there");
     const cat = await sandbox.spawn("cat", { stdin: "piped", stdout: "piped" });
