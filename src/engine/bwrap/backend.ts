@@ -102,6 +102,21 @@ export class BubblewrapBackend implements SandboxBackend {
     let started = false;
     /** The sandbox's PID 1, as a host pid and its start time (so a reused pid is never killed). */
     let sandboxInit: { pid: number; startTime: number } | undefined;
+    /**
+     * Set when the sandbox is killed before bubblewrap reported its PID 1: a
+     * kill that early (a 1 ms timeout, an abort) can land between bubblewrap's
+     * clone() and the child arming its parent-death signal, leaving PID 1
+     * orphaned, blocked on its start signal and holding cordon's pipes. Its
+     * PID is still in the status pipe: it is killed as soon as it is read.
+     */
+    let killRequested = false;
+    const killInit = (): void => {
+      if (sandboxInit && isAlive(sandboxInit.pid, sandboxInit.startTime)) {
+        try {
+          process.kill(sandboxInit.pid, "SIGKILL");
+        } catch { /* gone in between */ }
+      }
+    };
     let statusText = "";
     pipeAt(statusFd).on("data", (chunk: Buffer) => {
       statusText += chunk.toString();
@@ -116,7 +131,8 @@ export class BubblewrapBackend implements SandboxBackend {
           const stat = readProcStat(pid);
           if (stat) sandboxInit = { pid, startTime: stat.startTime };
           resolvePid(pid);
-          if (blockFd !== undefined) release(pid);
+          if (killRequested) killInit();
+          else if (blockFd !== undefined) release(pid);
         }
         if (status["exit-code"] !== undefined) exitCode = status["exit-code"];
       }
@@ -156,15 +172,12 @@ export class BubblewrapBackend implements SandboxBackend {
       hostPid,
       exited,
       kill: () => {
+        killRequested = true;
         child.kill("SIGKILL");
         // Killing the PID namespace's init makes the kernel kill every process
         // in it, whatever they did to their own parent-death signals; killing
         // bubblewrap alone relies on --die-with-parent reaching them.
-        if (sandboxInit && isAlive(sandboxInit.pid, sandboxInit.startTime)) {
-          try {
-            process.kill(sandboxInit.pid, "SIGKILL");
-          } catch { /* gone in between */ }
-        }
+        killInit();
       },
     };
   }
