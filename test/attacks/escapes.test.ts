@@ -345,23 +345,6 @@ describe("attack: escapes through planted links, the host kernel and races", () 
     assert.equal(fs.existsSync(path.join(builds, "entry")), false);
   });
 
-  test("a sandbox killed as it starts (a 1 ms timeout) leaves no orphaned PID 1 behind and cordon returns", async () => {
-    // A marker no other test uses: the check below kills what it finds.
-    const marker = "47.2653";
-    const guard = new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 60_000).unref());
-    const runs = Promise.all(Array.from({ length: 30 }, () => host.sh(`sleep ${marker}`, { timeout: "1ms" }).catch(() => undefined)));
-    assert.notEqual(await Promise.race([runs, guard]), "hung", "a run did not return");
-    const leftovers = fs.readdirSync("/proc").filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
-      try {
-        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker);
-      } catch {
-        return false;
-      }
-    });
-    for (const pid of leftovers) process.kill(Number(pid), "SIGKILL");
-    assert.deepEqual(leftovers, [], "processes of killed sandboxes were left running");
-  });
-
   test("as root, the sandbox's uid 0 cannot change host-wide kernel settings through /proc/sys", { skip: !isRoot && "only root's sandbox maps to host uid 0" }, async () => {
     const before = fs.readFileSync("/proc/sys/kernel/core_pattern", "utf8");
     const result = await host.sh("echo '|/bin/false planted' > /proc/sys/kernel/core_pattern; cat /proc/sys/kernel/core_pattern");
